@@ -1,0 +1,263 @@
+"""The ``brandhound`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+import elasticsearch
+
+from brandhound import cluster
+from brandhound.config import ConfigError, Settings, load_settings
+from brandhound.items import ITEM_TYPES
+from brandhound.localnode import LocalNode, LocalNodeError
+from brandhound.mapping import index_mapping, schema_markdown
+from brandhound.profile import BrandProfile, ProfileError, load_profile
+from brandhound.spool import Spool, SpoolError
+from brandhound.store import StoreError, open_store
+
+log = logging.getLogger("brandhound")
+
+#: Failures that are the user's to fix: printed as one clear message, no traceback.
+EXPECTED_ERRORS = (ConfigError, ProfileError, LocalNodeError, cluster.ClusterError, SpoolError, StoreError)
+
+
+def _out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# --------------------------------------------------------------------------- es
+
+
+def _local_node_or_refuse(settings: Settings) -> LocalNode:
+    if not settings.es_is_local_node:
+        raise ConfigError(
+            f"BRANDHOUND_ES_URL is {settings.es.url}, not the local node at 127.0.0.1:{settings.local_node.port}; "
+            "`brandhound es up/down` manage only the local node"
+        )
+    return LocalNode.from_settings(settings)
+
+
+def ensure_cluster(settings: Settings, deadline_s: float) -> elasticsearch.Elasticsearch:
+    """Start the local node when it is the configured cluster; wait for health either way."""
+    if settings.es_is_local_node:
+        node = LocalNode.from_settings(settings)
+        status = node.start(deadline_s=deadline_s)
+        log.info("local Elasticsearch running, pid %s", status.pid)
+    client = cluster.make_client(settings.es)
+    cluster.wait_for_health(client, deadline_s)
+    return client
+
+
+def cmd_es_up(args: argparse.Namespace, settings: Settings) -> int:
+    _local_node_or_refuse(settings)
+    client = ensure_cluster(settings, args.deadline)
+    cluster.init_indices(client, settings.es.index_prefix)
+    return _print_status(settings, client, as_json=False)
+
+
+def cmd_es_down(args: argparse.Namespace, settings: Settings) -> int:
+    node = _local_node_or_refuse(settings)
+    _out("stopped Elasticsearch" if node.stop(args.deadline) else "Elasticsearch was not running")
+    return 0
+
+
+def cmd_es_status(args: argparse.Namespace, settings: Settings) -> int:
+    client = cluster.make_client(settings.es)
+    return _print_status(settings, client, as_json=args.json)
+
+
+def cmd_es_init(args: argparse.Namespace, settings: Settings) -> int:
+    client = cluster.make_client(settings.es)
+    for name in cluster.init_indices(client, settings.es.index_prefix):
+        _out(f"ready: {name}")
+    return 0
+
+
+def cmd_es_reset(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.yes:
+        _out(f"This deletes every {settings.es.index_prefix}-* index at {settings.es.url}. Run again with --yes.")
+        return 2
+    client = cluster.make_client(settings.es)
+    cluster.delete_indices(client, settings.es.index_prefix)
+    for name in cluster.init_indices(client, settings.es.index_prefix):
+        _out(f"recreated: {name}")
+    return 0
+
+
+def _print_status(settings: Settings, client: elasticsearch.Elasticsearch, as_json: bool) -> int:
+    try:
+        info = cluster.cluster_info(client)
+    except cluster.ClusterError as exc:
+        if as_json:
+            _out(json.dumps({"url": settings.es.url, "reachable": False, "error": str(exc)}))
+        else:
+            _out(f"Elasticsearch at {settings.es.url}: unreachable ({exc})")
+        return 1
+    counts = cluster.index_counts(client, settings.es.index_prefix)
+    report = {
+        "url": settings.es.url,
+        "reachable": True,
+        "cluster": info.cluster_name,
+        "health": info.status,
+        "version": ", ".join(info.versions),
+        "jvm": ", ".join(info.jvm),
+        "client": elasticsearch.__versionstr__,
+        "features": {"ilm": info.has_ilm, "ingest_pipelines": info.has_ingest},
+        "indices": counts,
+    }
+    if as_json:
+        _out(json.dumps(report))
+    else:
+        _out(f"Elasticsearch {report['version']} at {settings.es.url}: cluster {info.cluster_name!r}, health {info.status}")
+        _out(f"  JVM: {report['jvm']}; Python client {report['client']}")
+        _out("  optional features: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in report["features"].items()))
+        for name, count in counts.items():
+            _out(f"  {name}: {'missing' if count is None else f'{count} documents'}")
+    return 0 if info.status in {"green", "yellow"} else 1
+
+
+# --------------------------------------------------------------------------- profile, spool, schema
+
+
+def cmd_profile_check(args: argparse.Namespace, settings: Settings) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            profile = load_profile(path)
+        except ProfileError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+            continue
+        _out(f"{path}: OK: {_profile_summary(profile)}")
+    return 1 if failed else 0
+
+
+def _profile_summary(profile: BrandProfile) -> str:
+    return (
+        f"brand {profile.name!r} ({profile.id}): {len(profile.products)} products, "
+        f"{len(profile.official_domains)} official domains, {len(profile.marketplaces)} marketplaces, "
+        f"counterfeit wording in {', '.join(sorted(profile.counterfeit_keywords))}, "
+        f"notices in {', '.join(profile.notice_languages)}"
+    )
+
+
+def cmd_spool_status(args: argparse.Namespace, settings: Settings) -> int:
+    with Spool(settings.spool_dir) as spool:
+        st = spool.status()
+    _out(f"spool {st.directory}: {st.records} documents in {st.segments} segments ({st.bytes} bytes)")
+    return 0
+
+
+def cmd_spool_replay(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
+    try:
+        emptied = store.replay()
+    finally:
+        store.close()
+    _out(f"replayed {store.stats.replayed} documents" + ("" if emptied else "; Elasticsearch is unavailable, the rest wait"))
+    return 0 if emptied else 1
+
+
+def cmd_schema_mapping(args: argparse.Namespace, settings: Settings) -> int:
+    by_name = {t.INDEX: t for t in ITEM_TYPES}
+    _out(json.dumps(index_mapping(by_name[args.index]), indent=2))
+    return 0
+
+
+def cmd_schema_docs(args: argparse.Namespace, settings: Settings) -> int:
+    text = schema_markdown()
+    if args.write:
+        Path(args.write).write_text(text + "\n", encoding="utf-8")
+        _out(f"wrote {args.write}")
+    else:
+        _out(text)
+    return 0
+
+
+# --------------------------------------------------------------------------- the main job
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """The main job on the configured cluster (by default the local node)."""
+    profile = load_profile(args.brand)
+    _out(f"brand profile {args.brand}: {_profile_summary(profile)}")
+    client = ensure_cluster(settings, args.deadline)
+    for name in cluster.init_indices(client, settings.es.index_prefix):
+        log.info("index ready: %s", name)
+    store = open_store(settings)
+    try:
+        if not store.replay():
+            _out(f"Elasticsearch took no spooled documents; they stay in {settings.spool_dir}")
+    finally:
+        store.close()
+    if store.stats.replayed:
+        _out(f"replayed {store.stats.replayed} spooled documents")
+    return _print_status(settings, client, as_json=False)
+
+
+# --------------------------------------------------------------------------- wiring
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="brandhound", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(subparsers: argparse._SubParsersAction, name: str, func: Callable, help_: str) -> argparse.ArgumentParser:
+        p = subparsers.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    run = add(sub, "run", cmd_run, "the main job: start the local cluster if it is the default, prepare indices, report")
+    run.add_argument("--brand", required=True, help="brand profile YAML file")
+    run.add_argument("--deadline", type=float, default=240, help="seconds to wait for Elasticsearch (default 240)")
+
+    es = sub.add_parser("es", help="the Elasticsearch cluster and the local node").add_subparsers(dest="es_command", required=True)
+    up = add(es, "up", cmd_es_up, "fetch, start and prepare the local single-node Elasticsearch")
+    up.add_argument("--deadline", type=float, default=240, help="seconds to wait for health (default 240)")
+    down = add(es, "down", cmd_es_down, "stop the local node cleanly")
+    down.add_argument("--deadline", type=float, default=60, help="seconds before a stuck node is killed")
+    status = add(es, "status", cmd_es_status, "health, version, optional features and document counts")
+    status.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    add(es, "init", cmd_es_init, "create or update the index templates and indices")
+    reset = add(es, "reset", cmd_es_reset, "delete and recreate brandhound's indices (all documents are lost)")
+    reset.add_argument("--yes", action="store_true", help="really delete")
+
+    profile = sub.add_parser("profile", help="brand profiles").add_subparsers(dest="profile_command", required=True)
+    check = add(profile, "check", cmd_profile_check, "validate brand profile files")
+    check.add_argument("files", nargs="+", help="brand profile YAML files")
+
+    spool = sub.add_parser("spool", help="documents waiting for Elasticsearch").add_subparsers(dest="spool_command", required=True)
+    add(spool, "status", cmd_spool_status, "how many documents wait in the spool")
+    add(spool, "replay", cmd_spool_replay, "send the spooled documents to Elasticsearch now")
+
+    schema = sub.add_parser("schema", help="the item schema").add_subparsers(dest="schema_command", required=True)
+    mapping = add(schema, "mapping", cmd_schema_mapping, "print the index mapping of one item kind")
+    mapping.add_argument("index", choices=[t.INDEX for t in ITEM_TYPES])
+    docs = add(schema, "docs", cmd_schema_docs, "print (or --write) the schema reference in Markdown")
+    docs.add_argument("--write", metavar="FILE", help="write to FILE, e.g. docs/schema.md")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = os.environ.get("BRANDHOUND_LOG_LEVEL") or ["WARNING", "INFO", "DEBUG"][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The HTTP client logs every request and retry; the store reports what matters.
+    logging.getLogger("elastic_transport").setLevel(max(logging.ERROR, logging.getLogger().level))
+    try:
+        settings = load_settings()
+        return args.func(args, settings)
+    except EXPECTED_ERRORS as exc:
+        print(f"brandhound: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""brandhound's spiders; ``scrapy list`` shows them."""

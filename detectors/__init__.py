@@ -1,0 +1,1 @@
+"""Detectors that turn crawled items into scored, explained findings."""

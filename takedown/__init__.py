@@ -1,0 +1,1 @@
+"""Takedown notices drafted from confirmed findings."""
