@@ -257,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     except EXPECTED_ERRORS as exc:
         print(f"brandhound: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader (`| head`) went away; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
