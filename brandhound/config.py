@@ -92,6 +92,7 @@ class Settings:
     es: EsSettings
     local_node: LocalNodeSettings
     spool_dir: Path
+    evidence_dir: Path
 
     @property
     def es_is_local_node(self) -> bool:
@@ -151,4 +152,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         user=env.get("BRANDHOUND_ES_USER", "brandhound-es"),
     )
     spool = Path(env.get("BRANDHOUND_SPOOL_DIR") or home / "spool")
-    return Settings(home=home, es=es, local_node=local, spool_dir=spool)
+    evidence = Path(env.get("BRANDHOUND_EVIDENCE_DIR") or home / "evidence")
+    return Settings(home=home, es=es, local_node=local, spool_dir=spool, evidence_dir=evidence)

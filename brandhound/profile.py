@@ -121,9 +121,22 @@ class Marketplace(_Model):
 
     name: NonEmpty
     domain: Domain
-    search_url: NonEmpty | None = None
+    search_url: Annotated[str, Field(pattern=r"^https?://.*\{query\}")] | None = None
+    #: Regular expression matched against a link's path to tell listing pages from the rest.
+    listing_pattern: NonEmpty | None = None
     abuse_email: NonEmpty | None = None
     report_form_url: NonEmpty | None = None
+
+
+    @field_validator("listing_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+        return pattern
 
 
 class Trademark(_Model):

@@ -86,6 +86,7 @@ class Store:
         backoff_s: float = 0.25,
         backoff_max_s: float = 10.0,
         probe_interval_s: float = 5.0,
+        auto_flush: bool = True,
     ):
         self.client = client
         self.index_prefix = index_prefix
@@ -98,10 +99,14 @@ class Store:
         self.probe_interval_s = probe_interval_s
         self.stats = StoreStats()
         self.rejected_path = spool.directory / "rejected.ndjson"
+        self.auto_flush = auto_flush
         self._buffer: list[bytes] = []
         self._buffer_bytes = 0
         self._down_until = 0.0
-        self._lock = threading.RLock()
+        # Two locks: adding to the buffer never waits for the network, so a
+        # crawler thread can keep adding while another thread flushes.
+        self._buffer_lock = threading.Lock()
+        self._send_lock = threading.RLock()
 
     # ----------------------------------------------------------------- input
 
@@ -115,22 +120,37 @@ class Store:
         self.add_records([encode_record(index, doc_id, source)])
 
     def add_records(self, records: Iterable[bytes]) -> None:
-        with self._lock:
-            for record in records:
+        """Buffer records; with ``auto_flush`` a full buffer is sent by the calling thread."""
+        for record in records:
+            with self._buffer_lock:
                 self._buffer.append(record)
                 self._buffer_bytes += len(record)
-                if len(self._buffer) >= self.batch_docs or self._buffer_bytes >= self.batch_bytes:
-                    self._flush_locked()
+                full = self.batch_full()
+            if full and self.auto_flush:
+                self.flush()
+
+    def batch_full(self) -> bool:
+        return len(self._buffer) >= self.batch_docs or self._buffer_bytes >= self.batch_bytes
+
+    def _take_batch(self) -> list[bytes]:
+        with self._buffer_lock:
+            batch = self._buffer[: self.batch_docs]
+            del self._buffer[: self.batch_docs]
+            self._buffer_bytes = sum(map(len, self._buffer)) if self._buffer else 0
+            return batch
 
     # ----------------------------------------------------------------- output
 
     def flush(self) -> None:
         """Send (or spool) everything buffered, replaying the spool first when it holds anything."""
-        with self._lock:
-            self._flush_locked()
+        with self._send_lock:
+            while True:
+                batch = self._take_batch()
+                self._flush_batch(batch)
+                if not self._buffer:
+                    return
 
-    def _flush_locked(self) -> None:
-        batch, self._buffer, self._buffer_bytes = self._buffer, [], 0
+    def _flush_batch(self, batch: list[bytes]) -> None:
         if self.spool.pending() and not self._replay_locked():
             self._spool(batch)
             return
@@ -150,7 +170,7 @@ class Store:
 
     def replay(self) -> bool:
         """Replay the spool now; returns True when it is empty."""
-        with self._lock:
+        with self._send_lock:
             self._down_until = 0.0
             return self._replay_locked()
 
@@ -228,8 +248,8 @@ class Store:
 
     def close(self) -> None:
         """Flush; whatever Elasticsearch did not take stays in the spool for the next run."""
-        with self._lock:
-            self._flush_locked()
+        with self._send_lock:
+            self.flush()
             left = self.spool.status()
             if left.records:
                 log.warning(

@@ -1,31 +1,72 @@
 """Scrapy settings for brandhound's crawls.
 
-Values here are the defaults of a polite, bounded crawl; `brandhound crawl`
-and the Airflow DAGs override them per run through Scrapy's own settings
-priorities, never by editing this file.
+Values here are the defaults of a polite, bounded crawl; ``brandhound crawl``
+(crawlers.runner) and the Airflow DAGs override them per run through Scrapy's
+settings priorities, never by editing this file.
 """
+
+from crawlers.browser import context_options, launch_options
 
 BOT_NAME = "brandhound"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
-USER_AGENT = "brandhound/0.1 (+brand protection; abuse contact in the operator's profile)"
-ROBOTSTXT_OBEY = False  # the sites we watch are counterfeiters' and phishers'; evidence must not depend on their consent
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 brandhound/0.1"
+# Evidence of counterfeiting must not depend on the counterfeiter's consent.
+ROBOTSTXT_OBEY = False
 
+# Politeness: a few requests per site at a time, adapted to how fast it answers.
 CONCURRENT_REQUESTS = 32
-CONCURRENT_REQUESTS_PER_DOMAIN = 4
-DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.25
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
-AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 0.5
-AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+REDIRECT_MAX_TIMES = 10
+DOWNLOAD_TIMEOUT = 30
+# Pages over 4 MiB are refused: a listing is never that big, a trap often is.
+DOWNLOAD_MAXSIZE = 4 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 1024 * 1024
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
-
+CONCURRENT_ITEMS = 100
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    # First: nothing, not even a redirect, leaves for an internal address.
+    "crawlers.middlewares.ssrf.SsrfGuardMiddleware": 50,
+    # Before Scrapy's HttpProxyMiddleware (750), which applies meta["proxy"].
+    "crawlers.middlewares.egress.EgressProxyMiddleware": 700,
+}
+ITEM_PIPELINES = {
+    "pipelines.evidence.EvidencePipeline": 200,
+    "pipelines.images.ImageEvidencePipeline": 300,
+    "pipelines.detect.DetectorPipeline": 400,
+    "pipelines.elasticsearch.ElasticsearchPipeline": 900,
+}
+BRANDHOUND_DETECTORS: list[str] = []
+BRANDHOUND_EGRESS_PROXY = None
+SSRF_ALLOW_PRIVATE = False
+BRANDHOUND_HOST_OVERRIDES: dict[str, str] = {}
+BRANDHOUND_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+BRANDHOUND_IMAGE_MAX_PIXELS = 40_000_000
+
+# Chromium through scrapy-playwright, only for requests that ask for it.
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = launch_options(proxy=None)
+PLAYWRIGHT_CONTEXTS = {"capture": context_options(ignore_https_errors=False)}
+PLAYWRIGHT_MAX_CONTEXTS = 2
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_ABORT_REQUEST = "crawlers.browser.should_abort_request"
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True

@@ -1,0 +1,70 @@
+"""Perceptual fingerprints of images, refusing what would hurt to decode.
+
+Used on listing images, favicons and logos as they are crawled, and on the
+brand's official images, so both sides are hashed the same way. The pixel
+count is checked from the header, before any decoding, so a decompression
+bomb (a small file declaring a huge canvas) costs nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import imagehash
+from PIL import Image, UnidentifiedImageError
+
+#: Larger canvases are refused: no product photo needs more than 40 megapixels.
+DEFAULT_MAX_PIXELS = 40_000_000
+#: Work size for hashing; pHash only looks at 32x32 anyway.
+_WORK_SIZE = (512, 512)
+
+
+class ImageRefused(ValueError):
+    """The bytes are not an image we will decode; the message says why."""
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    width: int
+    height: int
+    format: str | None
+    phash: str
+    dhash: str
+
+    @property
+    def mime_type(self) -> str | None:
+        return Image.MIME.get(self.format or "")
+
+
+def fingerprint(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFacts:
+    """Dimensions and 64-bit pHash/dHash of an encoded image."""
+    if not data:
+        raise ImageRefused("empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageRefused(f"{width}x{height} pixels is over the limit of {max_pixels:,} (decompression bomb?)")
+            img.draft("RGB", _WORK_SIZE)  # JPEG decodes at reduced scale: fast and small
+            img.load()
+    except ImageRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRefused(f"decompression bomb: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRefused(f"not a readable image: {exc}") from None
+    fmt = img.format
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGBA").convert("RGB") if "A" in img.mode or img.mode == "P" else img.convert("RGB")
+    img.thumbnail(_WORK_SIZE)
+    return ImageFacts(
+        width=width,
+        height=height,
+        format=fmt,
+        phash=str(imagehash.phash(img)),
+        dhash=str(imagehash.dhash(img)),
+    )

@@ -1,0 +1,90 @@
+"""Chromium through scrapy-playwright: launch options, what to block, how to capture evidence.
+
+The system Chromium is used (``executable_path``); Playwright's own browser
+download is never needed. Pages are opened by scrapy-playwright and closed by
+it on every path, because spiders ask for page methods instead of holding the
+page object.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, Request as PwRequest
+from scrapy_playwright.page import PageMethod
+
+log = logging.getLogger(__name__)
+
+#: Evidence needs what the page looks like, not its video, audio or fonts.
+BLOCKED_RESOURCE_TYPES = frozenset({"media", "font", "texttrack", "eventsource", "websocket", "manifest", "other"})
+#: Screenshots stop at this height: a 50,000-pixel page is a trap, not evidence.
+MAX_SCREENSHOT_HEIGHT = 12_000
+
+_CHROMIUM_FLAGS = [
+    # Chromium's own background traffic (updates, sync, safe browsing) has no
+    # place in a crawl and fails on closed networks anyway.
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--no-first-run", "--disable-quic", "--disable-gpu",
+    "--disable-dev-shm-usage", "--mute-audio", "--disable-features=Translate,MediaRouter",
+]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("BRANDHOUND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    return path
+
+
+def launch_options(proxy: str | None) -> dict[str, Any]:
+    args = list(_CHROMIUM_FLAGS)
+    if os.geteuid() == 0:
+        # Chromium's sandbox refuses to start as root.
+        args.append("--no-sandbox")
+    options: dict[str, Any] = {"executable_path": chromium_path(), "headless": True, "args": args}
+    if proxy:
+        options["proxy"] = {"server": proxy}
+    return options
+
+
+def context_options(ignore_https_errors: bool) -> dict[str, Any]:
+    return {
+        "viewport": {"width": 1280, "height": 900},
+        "ignore_https_errors": ignore_https_errors,
+        "accept_downloads": False,
+        "service_workers": "block",
+        "java_script_enabled": True,
+    }
+
+
+def should_abort_request(request: PwRequest) -> bool:
+    return request.resource_type in BLOCKED_RESOURCE_TYPES
+
+
+async def settle_and_screenshot(page: Page, settle_ms: int = 4000) -> bytes:
+    """Let scripts finish building the page (bounded), then take a full-page PNG."""
+    try:
+        await page.wait_for_load_state("networkidle", timeout=settle_ms)
+    except PlaywrightError:
+        log.info("%s still busy after %d ms; capturing it as it is", page.url, settle_ms)
+    height = await page.evaluate("() => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)")
+    if height and height > MAX_SCREENSHOT_HEIGHT:
+        width = page.viewport_size["width"] if page.viewport_size else 1280
+        return await page.screenshot(type="png", clip={"x": 0, "y": 0, "width": width, "height": MAX_SCREENSHOT_HEIGHT}, full_page=True)
+    return await page.screenshot(type="png", full_page=True)
+
+
+def capture_meta(context: str = "capture") -> dict[str, Any]:
+    """Request meta for a browser capture: render, settle, screenshot."""
+    return {
+        "playwright": True,
+        "playwright_context": context,
+        "playwright_page_methods": {"screenshot": PageMethod(settle_and_screenshot)},
+    }
+
+
+def screenshot_from(meta: dict[str, Any]) -> bytes | None:
+    method = (meta.get("playwright_page_methods") or {}).get("screenshot")
+    return getattr(method, "result", None)

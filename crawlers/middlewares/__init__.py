@@ -1,0 +1,1 @@
+"""Downloader middlewares: where requests may go, and through which egress."""

@@ -1,0 +1,97 @@
+"""Refuse requests that would reach internal networks (SSRF).
+
+Scam pages link, and redirect, to wherever they like: 127.0.0.1, the cloud
+metadata service at 169.254.169.254, the office LAN. Every request, redirects
+included (Scrapy sends them through the middlewares again), is checked here:
+only http(s), and only hosts whose every address is public. The sandbox turns
+the address check off with ``SSRF_ALLOW_PRIVATE``; the scheme check stays.
+
+Host names are resolved with ``BRANDHOUND_HOST_OVERRIDES`` first (the
+sandbox's hosts file), then the system resolver in a thread. A name that does
+not resolve is refused too: there is nothing to fetch and nothing safe to
+assume. Known limit: a hostile DNS server can answer differently to the
+download a moment later (DNS rebinding); an egress proxy that enforces the
+same rule closes that gap in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+
+log = logging.getLogger(__name__)
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+
+
+class SsrfRefused(IgnoreRequest):
+    """The request would reach a forbidden address or scheme; the message says which."""
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _literal_ip(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
+class SsrfGuardMiddleware:
+    def __init__(self, crawler: Crawler, allow_private: bool, overrides: dict[str, str]):
+        self.crawler = crawler
+        self.allow_private = allow_private
+        self.overrides = {k.lower(): v for k, v in overrides.items()}
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SsrfGuardMiddleware:
+        s = crawler.settings
+        return cls(crawler, s.getbool("SSRF_ALLOW_PRIVATE"), s.getdict("BRANDHOUND_HOST_OVERRIDES"))
+
+    async def process_request(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        scheme = parts.scheme.lower()
+        if scheme not in ALLOWED_SCHEMES:
+            self._refuse(request, f"scheme {scheme!r} is never fetched")
+        host = (parts.hostname or "").lower().rstrip(".")
+        if not host:
+            self._refuse(request, "no host")
+        if host.endswith(".onion") or self.allow_private:
+            # Onion names are Tor's to resolve, never ours.
+            return None
+        for address in await self._addresses(host):
+            if not is_public(address):
+                self._refuse(request, f"{host} resolves to the non-public address {address}")
+        return None
+
+    async def _addresses(self, host: str) -> tuple[str, ...]:
+        literal = _literal_ip(host)
+        if literal:
+            return (literal,)
+        if host in self.overrides:
+            return (self.overrides[host],)
+        if host not in self._cache:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            except (socket.gaierror, UnicodeError) as exc:
+                raise SsrfRefused(f"refused {host}: it does not resolve ({exc})") from None
+            self._cache[host] = tuple(sorted({info[4][0] for info in infos}))
+        return self._cache[host]
+
+    def _refuse(self, request: Request, why: str) -> None:
+        self.crawler.stats.inc_value("brandhound/ssrf_refused")
+        log.warning("SSRF guard refused %s: %s", request.url[:300], why)
+        raise SsrfRefused(f"refused {request.url[:300]}: {why}")

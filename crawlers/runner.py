@@ -1,0 +1,62 @@
+"""Run one crawl in this process (one crawl per process: Twisted's reactor cannot restart).
+
+Used by ``brandhound crawl`` and by the Airflow tasks, which start it as a
+subprocess. Returns a summary of the crawl's stats.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawlers.browser import context_options, launch_options
+
+
+@dataclass
+class Egress:
+    """How the crawl reaches the web: directly, or through a proxy (the sandbox's, an egress proxy)."""
+
+    proxy: str | None = None
+    allow_private: bool = False
+    host_overrides: dict[str, str] = field(default_factory=dict)
+    ignore_https_errors: bool = False
+
+
+def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("BRANDHOUND_EGRESS_PROXY", egress.proxy, priority="cmdline")
+    settings.set("SSRF_ALLOW_PRIVATE", egress.allow_private, priority="cmdline")
+    settings.set("BRANDHOUND_HOST_OVERRIDES", egress.host_overrides, priority="cmdline")
+    settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch_options(egress.proxy), priority="cmdline")
+    settings.set("PLAYWRIGHT_CONTEXTS", {"capture": context_options(egress.ignore_https_errors)}, priority="cmdline")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+SUMMARY_KEYS = (
+    "finish_reason", "item_scraped_count", "response_received_count", "downloader/request_count",
+    "log_count/ERROR", "log_count/WARNING", "brandhound/listings/extracted", "brandhound/listings/rendered",
+    "brandhound/sites/captured", "brandhound/dumps/fetched", "brandhound/images/stored",
+    "brandhound/images/refused", "brandhound/images/failed", "brandhound/ssrf_refused",
+    "brandhound/es/indexed", "brandhound/es/spooled", "brandhound/es/rejected", "elapsed_time_seconds",
+)
+
+
+def run_crawl(spider: str, brand: Path, seeds: list[str], egress: Egress, *, job_id: str | None = None,
+              overrides: dict[str, Any] | None = None, spider_args: dict[str, Any] | None = None) -> dict[str, Any]:
+    process = CrawlerProcess(crawl_settings(egress, overrides), install_root_handler=True)
+    crawler = process.create_crawler(spider)
+    process.crawl(crawler, brand=str(brand), seeds=seeds, job_id=job_id, **(spider_args or {}))
+    process.start()
+    stats = crawler.stats.get_stats()
+    summary = {k: stats.get(k, 0) for k in SUMMARY_KEYS}
+    summary["fetch_failed"] = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("brandhound/fetch_failed/")}
+    summary["spider"] = spider
+    return json.loads(json.dumps(summary, default=str))

@@ -1,0 +1,41 @@
+"""Store the HTML body and the screenshot of every capture, addressed by SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+
+from scrapy.crawler import Crawler
+from twisted.internet.threads import deferToThread
+from scrapy.utils.defer import maybe_deferred_to_future
+
+from brandhound.evidence import EvidenceStore
+from brandhound.items import File, Hash
+from crawlers.items import Capture
+from pipelines.paths import evidence_dir
+
+
+class EvidencePipeline:
+    def __init__(self, store: EvidenceStore):
+        self.store = store
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EvidencePipeline:
+        return cls(EvidenceStore(evidence_dir(crawler.settings)))
+
+    async def process_item(self, item: Capture) -> Capture:
+        page = item.page
+        if item.body is not None:
+            if item.keep_body:
+                page.file = await maybe_deferred_to_future(
+                    deferToThread(self.store.put, item.body, suffix=".html", mime_type=page.http.response.mime_type)
+                )
+            else:
+                page.file = File(size=len(item.body), mime_type=page.http.response.mime_type,
+                                 hash=Hash(sha256=hashlib.sha256(item.body).hexdigest()))
+        if item.screenshot is not None:
+            page.screenshot = await maybe_deferred_to_future(
+                deferToThread(self.store.put, item.screenshot, suffix=".png", mime_type="image/png")
+            )
+        # The bytes are on disk (or deliberately dropped); later pipelines do not need them.
+        item.body = item.screenshot = None
+        return item

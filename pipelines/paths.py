@@ -1,0 +1,14 @@
+"""Where pipelines keep files: a Scrapy setting wins over brandhound's configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scrapy.settings import BaseSettings
+
+from brandhound.config import load_settings
+
+
+def evidence_dir(settings: BaseSettings) -> Path:
+    configured = settings.get("BRANDHOUND_EVIDENCE_DIR")
+    return Path(configured) if configured else load_settings().evidence_dir
