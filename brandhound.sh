@@ -32,6 +32,8 @@ install_system_packages() {
   local missing=()
   java_ok || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || missing+=(maven)
+  # The capture browser: Debian's Chromium, driven by Playwright (no browser download).
+  command -v chromium >/dev/null || missing+=(chromium)
   command -v python3 >/dev/null || missing+=(python3)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   command -v useradd >/dev/null || [ "$(id -u)" -ne 0 ] || missing+=(passwd)

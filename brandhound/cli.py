@@ -180,6 +180,83 @@ def cmd_schema_docs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- sandbox, crawl, extraction
+
+
+def _sandbox_up(settings: Settings, args: argparse.Namespace) -> dict:
+    from sandbox.web import daemon
+
+    state = daemon.up(settings.home, port=args.sandbox_port, profile_path=args.brand,
+                      listings_per_marketplace=args.listings)
+    if state.get("stale"):
+        _out("note: the running sandbox was built from another profile or size; `brandhound sandbox down` to rebuild")
+    return state
+
+
+def cmd_sandbox_up(args: argparse.Namespace, settings: Settings) -> int:
+    state = _sandbox_up(settings, args)
+    truth = json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
+    _out(f"sandbox web running: proxy {state['proxy_url']}, {len(truth['proxy_hosts'])} hosts, "
+         f"{len(truth['pages'])} labelled pages (ground truth {state['ground_truth']})")
+    return 0
+
+
+def cmd_sandbox_down(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.web import daemon
+
+    _out("stopped the sandbox web" if daemon.down(settings.home) else "the sandbox web was not running")
+    return 0
+
+
+def cmd_sandbox_status(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.web import daemon
+
+    state = daemon.status(settings.home)
+    _out(json.dumps(state, indent=2) if args.json else
+         (f"sandbox web running on {state['proxy_url']}" if state["running"] else "sandbox web not running"))
+    return 0 if state["running"] else 1
+
+
+def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
+    from crawlers.runner import Egress, run_crawl
+
+    load_profile(args.brand)  # a bad profile fails here, with its message, before any crawl starts
+    egress = Egress(proxy=os.environ.get("BRANDHOUND_EGRESS_PROXY") or None)
+    seeds = list(args.seed)
+    if args.sandbox:
+        from sandbox.egress import sandbox_egress
+
+        state = _sandbox_up(settings, args)
+        egress = sandbox_egress(state)
+        if not seeds:
+            truth = json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
+            seeds = truth["seeds"].get(args.spider, [])
+    if args.sandbox or settings.es_is_local_node:
+        ensure_cluster(settings, 240)
+    overrides = {}
+    for pair in args.set:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r}: expected NAME=VALUE (a Scrapy setting)")
+        overrides[key] = value
+    summary = run_crawl(args.spider, Path(args.brand), seeds, egress, job_id=args.job_id, overrides=overrides)
+    _out(json.dumps(summary))
+    return 0 if summary.get("finish_reason") == "finished" else 1
+
+
+def cmd_extract_listing(args: argparse.Namespace, settings: Settings) -> int:
+    from crawlers.html_text import decode_html
+    from crawlers.listing_extraction import extract_listing
+
+    try:
+        body = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{args.file}: cannot read: {exc.strerror}") from None
+    listing = extract_listing(decode_html(body)[0], args.url)
+    _out(json.dumps(listing.to_json(), ensure_ascii=False))
+    return 0 if listing.is_complete else 1
+
+
 # --------------------------------------------------------------------------- the main job
 
 
@@ -228,6 +305,32 @@ def build_parser() -> argparse.ArgumentParser:
     add(es, "init", cmd_es_init, "create or update the index templates and indices")
     reset = add(es, "reset", cmd_es_reset, "delete and recreate brandhound's indices (all documents are lost)")
     reset.add_argument("--yes", action="store_true", help="really delete")
+
+    def sandbox_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--sandbox-port", type=int, default=8899, help="port of the sandbox proxy (default 8899)")
+        p.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
+
+    crawl = add(sub, "crawl", cmd_crawl, "run one spider for a brand and index what it finds")
+    crawl.add_argument("--brand", required=True, help="brand profile YAML file")
+    crawl.add_argument("--spider", required=True, choices=["marketplace", "surface", "paste"])
+    crawl.add_argument("--seed", action="append", default=[], metavar="URL", help="start URL or domain (repeatable)")
+    crawl.add_argument("--job-id", help="id recorded on every document (default: generated)")
+    crawl.add_argument("--sandbox", action="store_true", help="crawl the sandbox web (started if needed)")
+    crawl.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting (repeatable)")
+    sandbox_options(crawl)
+
+    extract = add(sub, "extract-listing", cmd_extract_listing, "print the listing extracted from a saved HTML page, as JSON")
+    extract.add_argument("file", help="HTML file")
+    extract.add_argument("--url", required=True, help="the page's URL (resolves relative links)")
+
+    sandbox = sub.add_parser("sandbox", help="the sandbox web on 127.0.0.1").add_subparsers(dest="sandbox_command", required=True)
+    sb_up = add(sandbox, "up", cmd_sandbox_up, "build (if needed) and start the sandbox web")
+    sb_up.add_argument("--brand", default=str(Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml"),
+                       help="brand profile the sandbox imitates (default: the example brand)")
+    sandbox_options(sb_up)
+    add(sandbox, "down", cmd_sandbox_down, "stop the sandbox web")
+    sb_status = add(sandbox, "status", cmd_sandbox_status, "is the sandbox web running")
+    sb_status.add_argument("--json", action="store_true")
 
     profile = sub.add_parser("profile", help="brand profiles").add_subparsers(dest="profile_command", required=True)
     check = add(profile, "check", cmd_profile_check, "validate brand profile files")

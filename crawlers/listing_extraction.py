@@ -206,7 +206,7 @@ def _visible(doc: Any, base: str, into: ExtractedListing) -> None:
             title = _el_text(t[0]).split(" | ")[0].split(" – ")[0].strip() if t else None
         _fill(into, {"title": title or None}, "html")
     if into.price is None:
-        for el in doc.xpath("//*[@itemprop='price' or @data-price or contains(@class,'price') or contains(@id,'price')]"):
+        for el in doc.xpath("//*[@itemprop or @data-price or @class or @id]"):
             if not _PRICE_HINT.search(_attr_text(el)) and el.get("data-price") is None:
                 continue
             raw = el.get("content") or el.get("data-price") or _el_text(el)

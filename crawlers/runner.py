@@ -7,6 +7,7 @@ subprocess. Returns a summary of the crawl's stats.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ SUMMARY_KEYS = (
 
 def run_crawl(spider: str, brand: Path, seeds: list[str], egress: Egress, *, job_id: str | None = None,
               overrides: dict[str, Any] | None = None, spider_args: dict[str, Any] | None = None) -> dict[str, Any]:
+    # Scrapy owns logging in a crawl process: one handler, its format, its level.
+    logging.getLogger().handlers.clear()
     process = CrawlerProcess(crawl_settings(egress, overrides), install_root_handler=True)
     crawler = process.create_crawler(spider)
     process.crawl(crawler, brand=str(brand), seeds=seeds, job_id=job_id, **(spider_args or {}))

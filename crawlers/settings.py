@@ -41,6 +41,8 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # First: nothing, not even a redirect, leaves for an internal address.
     "crawlers.middlewares.ssrf.SsrfGuardMiddleware": 50,
+    # Sees a redirect before Scrapy's RedirectMiddleware (600) follows it.
+    "crawlers.middlewares.redirect_loop.RedirectLoopMiddleware": 610,
     # Before Scrapy's HttpProxyMiddleware (750), which applies meta["proxy"].
     "crawlers.middlewares.egress.EgressProxyMiddleware": 700,
 }

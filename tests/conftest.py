@@ -68,3 +68,26 @@ def es(settings: Settings):
     client = cluster.make_client(settings.es)
     yield client
     client.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sandbox_web(tmp_path_factory):
+    """The sandbox web, built from the example brand and served by its daemon for the whole session.
+
+    Yields ``(home, state)``: crawls started with ``BRANDHOUND_HOME=home`` and
+    ``--sandbox --sandbox-port state["port"]`` reuse this running sandbox.
+    """
+    from sandbox.web import daemon
+
+    home = tmp_path_factory.mktemp("sandbox-home")
+    state = daemon.up(home, port=free_port(), profile_path=EXAMPLE_BRAND)
+    yield home, state
+    daemon.down(home)

@@ -69,9 +69,11 @@ class BrandSpider(scrapy.Spider):
         """A page that could not be fetched: one clear log line, a counter, and the crawl goes on."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        first = request.meta.get("redirect_urls", [url])[0] if request is not None else url
+        via = f" (redirected to {url[:300]})" if first != url else ""
         reason = failure.getErrorMessage() or failure.type.__name__
         self.crawler.stats.inc_value(f"brandhound/fetch_failed/{failure.type.__name__}")
-        self.logger.warning("fetch failed: %s: %s: %s", url[:300], failure.type.__name__, reason[:300])
+        self.logger.warning("fetch failed: %s%s: %s: %s", first[:300], via, failure.type.__name__, reason[:300])
 
     def safe_url_fields(self, url: str):
         try:

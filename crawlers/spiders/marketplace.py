@@ -25,7 +25,21 @@ from crawlers.spiders.base import BrandSpider
 
 #: Paths that marketplaces use for single listings, when the profile gives no pattern.
 DEFAULT_LISTING_PATTERN = r"/(item|items|itm|ilmoitus|listing|listings|product|products|p|dp|offer|oferta|anuncio|annonce)/[^/?#]+"
-NEXT_WORDS = re.compile(r"^\s*(next|seuraava|siguiente|próxima|proxima|następna|nastepna|suivant|weiter|›|»|>)\s*$", re.I)
+NEXT_WORDS = re.compile(r"^[\W_]*(next|seuraava|siguiente|próxima|proxima|następna|nastepna|suivant|weiter)?[\W_]*$", re.I)
+
+
+def next_page_link(response: Response) -> str | None:
+    """The result list's next page: ``rel=next``, else a link whose text says "next" in a language we know."""
+    nxt = response.xpath("//a[@rel='next']/@href | //link[@rel='next']/@href").get()
+    if nxt:
+        return nxt
+    for a in response.xpath("//a[@href]"):
+        text = " ".join(" ".join(a.xpath(".//text()").getall()).split())
+        match = NEXT_WORDS.match(text)
+        # A bare arrow counts; bare punctuation of any other kind does not.
+        if text and match and (match.group(1) or text in {"›", "»", ">", "→"}):
+            return a.attrib["href"]
+    return None
 
 
 class MarketplaceSpider(BrandSpider):
@@ -73,12 +87,7 @@ class MarketplaceSpider(BrandSpider):
                 yield scrapy.Request(url, callback=self.parse_listing, errback=self.on_error)
         if depth >= self.max_result_pages:
             return
-        nxt = response.xpath("//a[@rel='next']/@href | //link[@rel='next']/@href").get()
-        if not nxt:
-            for a in response.xpath("//a[@href]"):
-                if NEXT_WORDS.match(" ".join(a.xpath(".//text()").getall())):
-                    nxt = a.attrib["href"]
-                    break
+        nxt = next_page_link(response)
         if nxt:
             yield response.follow(nxt, callback=self.parse_results, errback=self.on_error, cb_kwargs={"depth": depth + 1})
 
@@ -89,8 +98,8 @@ class MarketplaceSpider(BrandSpider):
         if not extracted.is_complete and not rendered:
             # A shell that scripts fill in: render it, and keep the screenshot as evidence.
             self.crawler.stats.inc_value("brandhound/listings/rendered")
-            yield response.request.replace(meta={**response.request.meta, **capture_meta()}, dont_filter=True,
-                                           callback=self.parse_listing)
+            yield scrapy.Request(response.url, meta=capture_meta(), dont_filter=True,
+                                 callback=self.parse_listing, errback=self.on_error)
             return
         if not extracted.title and extracted.price is None:
             self.crawler.stats.inc_value("brandhound/listings/not_a_listing")

@@ -17,7 +17,7 @@ from scrapy.http import Response
 
 from crawlers.items import Capture
 from crawlers.spiders.base import BrandSpider
-from crawlers.spiders.marketplace import NEXT_WORDS
+from crawlers.spiders.marketplace import next_page_link
 
 PASTE_PATH = re.compile(r"/(raw|p|paste|pastes|view|t|thread|topic|dump)/[^/?#]+", re.I)
 
@@ -53,18 +53,18 @@ class PasteSpider(BrandSpider):
         for url in pastes.values():
             yield scrapy.Request(url, callback=self.parse_dump, errback=self.on_error)
         if depth < self.max_list_pages:
-            nxt = response.xpath("//a[@rel='next']/@href").get()
-            if not nxt:
-                for a in response.xpath("//a[@href]"):
-                    if NEXT_WORDS.match(" ".join(a.xpath(".//text()").getall())):
-                        nxt = a.attrib["href"]
-                        break
+            nxt = next_page_link(response)
             if nxt:
                 yield response.follow(nxt, callback=self.parse_list, errback=self.on_error, cb_kwargs={"depth": depth + 1})
 
-    def parse_dump(self, response: Response) -> Iterator[Capture]:
+    def parse_dump(self, response: Response) -> Iterator[Any]:
         text = self.text_of(response)
         if hasattr(response, "xpath") and "html" in (response.headers.get("Content-Type") or b"").decode("latin-1"):
+            raw = [h for h in response.xpath("//a/@href").getall() if "/raw/" in h]
+            if raw and not response.meta.get("from_view"):
+                # The raw view is the dump exactly as posted, without the site's markup.
+                yield response.follow(raw[0], callback=self.parse_dump, errback=self.on_error, meta={"from_view": True})
+                return
             pre = response.xpath("//pre//text() | //textarea//text()").getall()
             if pre:
                 text = "\n".join(pre)

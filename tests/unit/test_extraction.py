@@ -104,3 +104,9 @@ def test_page_facts_forms_posting_elsewhere():
     assert (login.action_domain, login.method, login.has_password, login.has_card) == ("evil-host.ru", "post", True, False)
     assert (card.action, card.has_card) == ("https://kestrava-login.com/signin", True)
     assert facts.links == ["https://kestrava-login.com/about", "https://kestrava.com/"]
+
+
+def test_price_found_by_a_class_in_the_page_language():
+    html = '<h1>Kesstrava rocket poster</h1><span class="hinta">21,99 €</span><p class="myyja">Myyjä: halpis</p>'
+    got = extract_listing(html, "https://torimarket.fi/ilmoitus/1")
+    assert (got.price, got.currency, got.seller) == (21.99, "EUR", "halpis")

@@ -1,0 +1,167 @@
+"""Run the sandbox web as a background process: ``up``, ``down``, ``status``.
+
+Everything lives under ``home/sandbox/``: the build (``web/``), the server's
+pid file, its log and ``state.json``. ``up`` is idempotent: a running server
+is left alone and its state returned; otherwise the build is (re)made when
+missing or when the profile, its images or the parameters changed, and a
+detached ``python -m sandbox.web.serve`` is started and polled until it
+answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sandbox.web.builder import BUILD_FILE, build, build_key
+from sandbox.web.fileio import read_json, write_json
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
+SERVE_MODULE = "sandbox.web.serve"
+
+# Popen objects of servers started by this process, kept so they can be reaped
+# (and so Python does not warn that they are still running when collected).
+_children: dict[int, subprocess.Popen] = {}
+
+
+class SandboxError(RuntimeError):
+    """The sandbox web could not be started or stopped; the message says why."""
+
+
+def _paths(home: Path) -> dict[str, Path]:
+    base = Path(home) / "sandbox"
+    return {"base": base, "dir": base / "web", "pid": base / "sandbox-web.pid",
+            "state": base / "state.json", "log": base / "sandbox-web.log"}
+
+
+def _pid(home: Path) -> int | None:
+    try:
+        return int(_paths(home)["pid"].read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_server(pid: int) -> bool:
+    """True if ``pid`` is alive and is a sandbox web server (not a reused pid, not a zombie)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return SERVE_MODULE.encode() in cmdline
+
+
+def _health(port: int, build_dir: Path, timeout: float = 1.0) -> bool:
+    """Does the server on ``port`` answer, and serve ``build_dir``?"""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/_sandbox/health", headers={"Host": "127.0.0.1"})
+        resp = conn.getresponse()
+        body = json.loads(resp.read() or b"{}")
+        return resp.status == 200 and body.get("dir") == str(build_dir)
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def status(home: Path) -> dict[str, Any]:
+    """The recorded state plus ``running`` (the process is alive and answering)."""
+    paths = _paths(home)
+    state = read_json(paths["state"])
+    pid = _pid(home)
+    alive = pid is not None and _is_server(pid)
+    running = alive and "port" in state and _health(state["port"], paths["dir"])
+    return {**state, "running": running, "pid": pid if alive else None}
+
+
+def up(home: Path, port: int = 8899, profile_path: str | Path = DEFAULT_PROFILE,
+       listings_per_marketplace: int = 300, *, seed: int = 1337, deadline_s: float = 60.0) -> dict[str, Any]:
+    """Build if needed, start the server if it is not running, and return its state."""
+    paths = _paths(home)
+    current = status(home)
+    key = build_key(profile_path, listings_per_marketplace, seed)
+    if current["running"]:
+        # Left running as it is; "stale" tells the caller that a restart would rebuild.
+        return current | {"stale": current.get("build_key") != key}
+    if current["pid"] is not None:
+        down(home)  # alive but not answering: a wedged server is replaced, not trusted
+    paths["base"].mkdir(parents=True, exist_ok=True)
+    if read_json(paths["dir"] / BUILD_FILE).get("key") != key:
+        build(profile_path, paths["dir"], listings_per_marketplace=listings_per_marketplace, seed=seed)
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    with open(paths["log"], "ab") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", SERVE_MODULE, "--dir", str(paths["dir"]), "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env,
+            start_new_session=True,  # detached: survives the caller's terminal and signals
+        )
+    _children[proc.pid] = proc
+    paths["pid"].write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + deadline_s
+    while not _health(port, paths["dir"]):
+        if proc.poll() is not None:
+            paths["pid"].unlink(missing_ok=True)
+            raise SandboxError(f"the sandbox web server exited with status {proc.returncode}:\n{_log_tail(paths['log'])}")
+        if time.monotonic() > deadline:
+            down(home)
+            raise SandboxError(f"the sandbox web server did not answer on port {port} within {deadline_s:.0f} s:\n"
+                               f"{_log_tail(paths['log'])}")
+        time.sleep(0.05)
+    truth = read_json(paths["dir"] / BUILD_FILE)
+    write_json(paths["state"], {
+        "pid": proc.pid, "port": port, "proxy_url": f"http://127.0.0.1:{port}", "dir": str(paths["dir"]),
+        "ca_path": str(paths["dir"] / "ca.pem"), "ground_truth": str(paths["dir"] / "ground_truth.json"),
+        "profile": str(Path(profile_path).resolve()), "build_key": key, "seed": seed,
+        "listings_per_marketplace": truth.get("listings_per_marketplace", listings_per_marketplace),
+        "log": str(paths["log"]), "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    })
+    return status(home) | {"stale": False}
+
+
+def down(home: Path, deadline_s: float = 5.0) -> bool:
+    """Stop the server; True if one was running."""
+    paths = _paths(home)
+    pid = _pid(home)
+    if pid is None or not _is_server(pid):
+        paths["pid"].unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + deadline_s
+    while _is_server(pid) and time.monotonic() < deadline:
+        _reap(pid)
+        time.sleep(0.05)
+    if _is_server(pid):
+        os.kill(pid, signal.SIGKILL)
+    _reap(pid, wait=True)
+    paths["pid"].unlink(missing_ok=True)
+    return True
+
+
+def _reap(pid: int, wait: bool = False) -> None:
+    """Collect the exit status of a server we started ourselves, so it does not linger as a zombie."""
+    proc = _children.get(pid)
+    if proc is None:
+        return
+    try:
+        proc.wait(timeout=2 if wait else 0)
+        _children.pop(pid, None)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _log_tail(log: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

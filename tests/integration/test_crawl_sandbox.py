@@ -1,0 +1,202 @@
+"""Crawling the sandbox web end to end into Elasticsearch, scored against its ground truth."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from brandhound.urls import canonicalize
+from tests.conftest import EXAMPLE_BRAND
+
+#: Short enough for a test run, long enough that only the never-finishing page times out.
+FAST = ["--set", "DOWNLOAD_TIMEOUT=8", "--set", "RETRY_TIMES=2"]
+
+
+def crawl(settings, sandbox_web, spider: str, *extra: str) -> tuple[dict, str]:
+    home, state = sandbox_web
+    env = dict(os.environ)
+    env.update({
+        "BRANDHOUND_HOME": str(home),
+        "BRANDHOUND_ES_URL": settings.es.url,
+        "BRANDHOUND_ES_INDEX_PREFIX": settings.es.index_prefix,
+        "BRANDHOUND_SPOOL_DIR": str(settings.spool_dir),
+    })
+    proc = subprocess.run(
+        [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", str(EXAMPLE_BRAND), "--spider", spider,
+         "--sandbox", "--sandbox-port", str(state["port"]), *FAST, *extra],
+        capture_output=True, text=True, env=env, timeout=900,
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-5000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    return summary, log
+
+
+def truth(sandbox_web) -> dict:
+    return json.loads(Path(sandbox_web[1]["ground_truth"]).read_text())
+
+
+def docs(es, settings, kind: str) -> dict[str, dict]:
+    index = f"{settings.es.index_prefix}-{kind}"
+    es.indices.refresh(index=index)
+    hits = es.search(index=index, size=10_000, query={"match_all": {}})["hits"]["hits"]
+    return {h["_source"]["url"]["full"]: h["_source"] for h in hits}
+
+
+def evidence_ok(home: Path, file: dict) -> bool:
+    path = home / "evidence" / file["path"]
+    return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == file["hash"]["sha256"]
+
+
+@pytest.fixture(scope="module")
+def marketplace_crawl(request, base_settings, es_node, sandbox_web, tmp_path_factory):
+    from dataclasses import replace
+
+    from brandhound import cluster
+
+    settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-market"),
+                       spool_dir=tmp_path_factory.mktemp("spool"))
+    client = cluster.make_client(settings.es)
+    cluster.delete_indices(client, settings.es.index_prefix)
+    summary, log = crawl(settings, sandbox_web, "marketplace")
+    yield settings, client, summary, log
+    cluster.delete_indices(client, settings.es.index_prefix)
+    client.close()
+
+
+def _expected_listings(t: dict) -> list[dict]:
+    pages = [p for p in t["pages"] if p["kind"] == "listing"]
+    # Bad pages that still carry a listing count too, except the 5 MB page that the size cap refuses.
+    pages += [p for p in t["pages"] if p["kind"] == "bad" and p.get("title") and p["fault"] != "huge_page"]
+    return pages
+
+
+def test_listings_are_extracted_accurately(marketplace_crawl, sandbox_web):
+    settings, es, summary, _ = marketplace_crawl
+    listings = docs(es, settings, "listings")
+    expected = _expected_listings(truth(sandbox_web))
+    assert len(expected) >= 600
+    correct, wrong = 0, []
+    for page in expected:
+        got = listings.get(canonicalize(page["url"]))
+        ok = (got is not None and " ".join((got.get("title") or "").split()) == " ".join(page["title"].split())
+              and got.get("price", {}).get("amount") == pytest.approx(page["price"])
+              and got.get("price", {}).get("currency") == page["currency"])
+        if ok:
+            correct += 1
+        else:
+            wrong.append((page["url"], page["title"], page["price"], page["currency"],
+                          got and (got.get("title"), got.get("price"))))
+    rate = correct / len(expected)
+    assert rate >= 0.98, f"title/price/currency correct on {rate:.1%}; first misses: {wrong[:5]}"
+    assert summary["brandhound/es/rejected"] == 0
+
+
+def test_javascript_only_listings_are_rendered_with_a_screenshot(marketplace_crawl, sandbox_web):
+    settings, es, _, _ = marketplace_crawl
+    home = sandbox_web[0]
+    pages = docs(es, settings, "pages")
+    js = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "listing" and p["rendering"] == "js"]
+    assert js
+    for page in js:
+        doc = pages[canonicalize(page["url"])]
+        assert doc["crawl"]["renderer"] == "browser"
+        assert evidence_ok(home, doc["screenshot"]), page["url"]
+        assert evidence_ok(home, doc["file"]), page["url"]
+
+
+def test_listing_images_are_hashed_and_stored(marketplace_crawl, sandbox_web):
+    settings, es, _, _ = marketplace_crawl
+    home = sandbox_web[0]
+    listings = docs(es, settings, "listings")
+    images = [img for doc in listings.values() for img in doc.get("images", [])]
+    hashed = [img for img in images if "phash" in img]
+    assert len(hashed) >= 0.95 * len(images)
+    for img in hashed[:200]:
+        assert len(img["phash"]) == 16 and img["width"] > 0
+        assert evidence_ok(home, img["file"])
+
+
+def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox_web):
+    settings, es, summary, log = marketplace_crawl
+    assert summary["finish_reason"] == "finished"
+    bad = {p["fault"]: p for p in truth(sandbox_web)["pages"] if p["kind"] == "bad"}
+    listings = docs(es, settings, "listings")
+    pages = docs(es, settings, "pages")
+    huge = bad["huge_page"]["url"]
+    assert "larger than download max size" in log and huge in log
+    assert canonicalize(huge) not in pages
+    bomb = bad["decompression_bomb"]
+    assert "refused: decompression bomb" in log
+    bomb_listing = listings[canonicalize(bomb["url"])]  # the listing stays; its bomb image has no hashes
+    assert any("phash" not in img for img in bomb_listing["images"])
+    assert canonicalize(bad["corrupt_image"]["url"]) in listings
+    assert "not a readable image" in log
+    for fault in ("redirect_loop", "never_finishes", "http_404", "http_500"):
+        assert f"fetch failed: {bad[fault]['url']}" in log, fault
+    assert canonicalize(bad["http_429"]["url"]) in listings
+
+
+def test_fake_stores_are_captured_in_the_browser(base_settings, es_node, sandbox_web, tmp_path):
+    from dataclasses import replace
+
+    from brandhound import cluster
+
+    settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-surface"), spool_dir=tmp_path)
+    client = cluster.make_client(settings.es)
+    cluster.delete_indices(client, settings.es.index_prefix)
+    try:
+        summary, _ = crawl(settings, sandbox_web, "surface")
+        sites = docs(client, settings, "sites")
+        pages = docs(client, settings, "pages")
+        expected = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"]
+        assert summary["brandhound/sites/captured"] >= len(expected)
+        for site in expected:
+            doc = sites[canonicalize(site["url"])]
+            page = pages[canonicalize(site["url"])]
+            assert evidence_ok(sandbox_web[0], page["screenshot"]), site["url"]
+            assert doc.get("title"), site["url"]
+            if site["label"] not in {"fake_store", "phishing"}:
+                continue
+            # The credential forms, on the landing page or on the login page it links to.
+            same_site = [d for d in sites.values() if d["url"]["registered_domain"] == doc["url"]["registered_domain"]]
+            actions = {f["action"] for d in same_site for f in d.get("forms", [])}
+            assert set(site["form_actions"]) <= actions, site["url"]
+            if site["uses_official_logo"]:
+                assert doc.get("favicon", {}).get("phash") or any("phash" in l for l in doc.get("logos", [])), site["url"]
+    finally:
+        cluster.delete_indices(client, settings.es.index_prefix)
+        client.close()
+
+
+def test_paste_dumps_are_fetched_but_never_stored_in_clear(base_settings, es_node, sandbox_web, tmp_path):
+    from dataclasses import replace
+
+    from brandhound import cluster
+
+    settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-paste"), spool_dir=tmp_path)
+    client = cluster.make_client(settings.es)
+    cluster.delete_indices(client, settings.es.index_prefix)
+    try:
+        summary, log = crawl(settings, sandbox_web, "paste")
+        pastes = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "paste"]
+        pages = docs(client, settings, "pages")
+        assert summary["brandhound/dumps/fetched"] == len(pastes)
+        for paste in pastes:
+            doc = pages[canonicalize(paste["url"])]
+            assert len(doc["file"]["hash"]["sha256"]) == 64 and "path" not in doc["file"]
+        everything = json.dumps(list(pages.values())) + log
+        for paste in pastes:
+            for cred in paste["credentials"]:
+                assert cred["password"] not in everything
+            for card in paste["cards"]:
+                assert card["number"] not in everything
+    finally:
+        cluster.delete_indices(client, settings.es.index_prefix)
+        client.close()
