@@ -74,7 +74,7 @@ case "$cmd" in
   setup) setup ;;
   run)
     setup
-    exec "$VENV/bin/brandhound" -v run --brand "${BRANDHOUND_BRAND:-$EXAMPLE_BRAND}" "$@"
+    exec "$VENV/bin/brandhound" run --brand "${BRANDHOUND_BRAND:-$EXAMPLE_BRAND}" "$@"
     ;;
   test)
     setup

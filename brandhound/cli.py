@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
@@ -260,8 +261,29 @@ def cmd_extract_listing(args: argparse.Namespace, settings: Settings) -> int:
 # --------------------------------------------------------------------------- the main job
 
 
+#: The sandbox answers in milliseconds: a page that takes 10 s never finishes.
+SANDBOX_CRAWL_SETTINGS = ("DOWNLOAD_TIMEOUT=10", "RETRY_TIMES=2")
+MAIN_JOB_SPIDERS = ("marketplace", "surface", "paste")
+
+
+def _crawl_subprocess(args: argparse.Namespace, spider: str) -> dict:
+    """One crawl per process: Twisted's reactor cannot be restarted within one."""
+    cmd = [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", args.brand, "--spider", spider, "--sandbox",
+           "--sandbox-port", str(args.sandbox_port), "--listings", str(args.listings)]
+    for setting in SANDBOX_CRAWL_SETTINGS:
+        cmd += ["--set", setting]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if not args.verbose else None,
+                          text=True)
+    lines = proc.stdout.strip().splitlines()
+    try:
+        summary = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        summary = {"finish_reason": f"crashed (exit {proc.returncode})"}
+    return summary
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """The main job on the configured cluster (by default the local node)."""
+    """The main job on the embedded default: the local node and the sandbox web."""
     profile = load_profile(args.brand)
     _out(f"brand profile {args.brand}: {_profile_summary(profile)}")
     client = ensure_cluster(settings, args.deadline)
@@ -275,7 +297,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
     if store.stats.replayed:
         _out(f"replayed {store.stats.replayed} spooled documents")
-    return _print_status(settings, client, as_json=False)
+    failed = 0
+    if not args.no_crawl:
+        state = _sandbox_up(settings, args)
+        _out(f"sandbox web: proxy {state['proxy_url']}, ground truth {state['ground_truth']}")
+        for spider in MAIN_JOB_SPIDERS:
+            summary = _crawl_subprocess(args, spider)
+            ok = summary.get("finish_reason") == "finished"
+            failed += not ok
+            problems = sum(summary.get("fetch_failed", {}).values())
+            _out(f"crawl {spider}: {summary.get('finish_reason')}; {summary.get('item_scraped_count', 0)} pages captured, "
+                 f"{summary.get('brandhound/es/indexed', 0)} documents indexed, "
+                 f"{summary.get('brandhound/es/spooled', 0)} spooled, {problems} pages failed (see the crawl log with -v)")
+    code = _print_status(settings, client, as_json=False)
+    return code or (1 if failed else 0)
 
 
 # --------------------------------------------------------------------------- wiring
@@ -291,9 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    run = add(sub, "run", cmd_run, "the main job: start the local cluster if it is the default, prepare indices, report")
+    def sandbox_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--sandbox-port", type=int, default=8899, help="port of the sandbox proxy (default 8899)")
+        p.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
+
+    run = add(sub, "run", cmd_run, "the main job: local Elasticsearch, the sandbox web crawled end to end, a report")
     run.add_argument("--brand", required=True, help="brand profile YAML file")
     run.add_argument("--deadline", type=float, default=240, help="seconds to wait for Elasticsearch (default 240)")
+    run.add_argument("--no-crawl", action="store_true", help="only prepare Elasticsearch and report")
+    sandbox_options(run)
 
     es = sub.add_parser("es", help="the Elasticsearch cluster and the local node").add_subparsers(dest="es_command", required=True)
     up = add(es, "up", cmd_es_up, "fetch, start and prepare the local single-node Elasticsearch")
@@ -305,10 +346,6 @@ def build_parser() -> argparse.ArgumentParser:
     add(es, "init", cmd_es_init, "create or update the index templates and indices")
     reset = add(es, "reset", cmd_es_reset, "delete and recreate brandhound's indices (all documents are lost)")
     reset.add_argument("--yes", action="store_true", help="really delete")
-
-    def sandbox_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--sandbox-port", type=int, default=8899, help="port of the sandbox proxy (default 8899)")
-        p.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
 
     crawl = add(sub, "crawl", cmd_crawl, "run one spider for a brand and index what it finds")
     crawl.add_argument("--brand", required=True, help="brand profile YAML file")

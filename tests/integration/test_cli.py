@@ -23,7 +23,7 @@ def _run(settings, *args, extra_env=None):
 
 
 def test_run_prepares_indices_and_reports_status(settings, es):
-    proc = _run(settings, "run", "--brand", str(EXAMPLE_BRAND))
+    proc = _run(settings, "run", "--no-crawl", "--brand", str(EXAMPLE_BRAND))
     assert proc.returncode == 0, proc.stderr
     assert "brand 'Kestrava' (kestrava): 5 products" in proc.stdout
     assert f"{settings.es.index_prefix}-listings: 0 documents" in proc.stdout
@@ -71,3 +71,20 @@ def test_bad_profile_is_reported_without_traceback(settings, tmp_path):
     assert f"{bad}: id: String should match pattern" in proc.stderr
     assert f"{EXAMPLE_BRAND}: OK" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_extract_listing_prints_the_listing_as_json(settings, tmp_path):
+    page = tmp_path / "listing.html"
+    page.write_bytes("""<html><head><script type="application/ld+json">
+      {"@type": "Product", "name": "Kestreva Aalto cup réplica", "sku": "X-1", "brand": "Kestreva",
+       "image": "/i/1.jpg", "offers": {"price": 9.5, "priceCurrency": "EUR", "seller": {"name": "cheap_shop"}}}
+      </script></head><body><h1>Kestreva Aalto cup réplica</h1></body></html>""".encode())
+    proc = _run(settings, "extract-listing", str(page), "--url", "https://www.bazaarhub.com/item/1")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert (got["title"], got["price"], got["currency"], got["brand"], got["sku"], got["seller"]) == (
+        "Kestreva Aalto cup réplica", 9.5, "EUR", "Kestreva", "X-1", "cheap_shop")
+    assert got["images"] == ["https://www.bazaarhub.com/i/1.jpg"]
+    empty = tmp_path / "empty.html"
+    empty.write_text("<html><body>nothing here</body></html>")
+    assert _run(settings, "extract-listing", str(empty), "--url", "https://x.example/").returncode == 1
