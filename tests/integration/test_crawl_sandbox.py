@@ -7,10 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from brandhound import cluster
 from brandhound.urls import canonicalize
 from tests.conftest import EXAMPLE_BRAND
 
@@ -55,11 +57,8 @@ def evidence_ok(home: Path, file: dict) -> bool:
 
 
 @pytest.fixture(scope="module")
-def marketplace_crawl(request, base_settings, es_node, sandbox_web, tmp_path_factory):
-    from dataclasses import replace
-
-    from brandhound import cluster
-
+def marketplace_crawl(base_settings, es_node, sandbox_web, tmp_path_factory):
+    """One marketplace crawl shared by the tests of this module (it takes about a minute)."""
     settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-market"),
                        spool_dir=tmp_path_factory.mktemp("spool"))
     client = cluster.make_client(settings.es)
@@ -143,60 +142,38 @@ def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox
     assert canonicalize(bad["http_429"]["url"]) in listings
 
 
-def test_fake_stores_are_captured_in_the_browser(base_settings, es_node, sandbox_web, tmp_path):
-    from dataclasses import replace
-
-    from brandhound import cluster
-
-    settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-surface"), spool_dir=tmp_path)
-    client = cluster.make_client(settings.es)
-    cluster.delete_indices(client, settings.es.index_prefix)
-    try:
-        summary, _ = crawl(settings, sandbox_web, "surface")
-        sites = docs(client, settings, "sites")
-        pages = docs(client, settings, "pages")
-        expected = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"]
-        assert summary["brandhound/sites/captured"] >= len(expected)
-        for site in expected:
-            doc = sites[canonicalize(site["url"])]
-            page = pages[canonicalize(site["url"])]
-            assert evidence_ok(sandbox_web[0], page["screenshot"]), site["url"]
-            assert doc.get("title"), site["url"]
-            if site["label"] not in {"fake_store", "phishing"}:
-                continue
-            # The credential forms, on the landing page or on the login page it links to.
-            same_site = [d for d in sites.values() if d["url"]["registered_domain"] == doc["url"]["registered_domain"]]
-            actions = {f["action"] for d in same_site for f in d.get("forms", [])}
-            assert set(site["form_actions"]) <= actions, site["url"]
-            if site["uses_official_logo"]:
-                assert doc.get("favicon", {}).get("phash") or any("phash" in l for l in doc.get("logos", [])), site["url"]
-    finally:
-        cluster.delete_indices(client, settings.es.index_prefix)
-        client.close()
+def test_fake_stores_are_captured_in_the_browser(settings, es, sandbox_web):
+    summary, _ = crawl(settings, sandbox_web, "surface")
+    sites = docs(es, settings, "sites")
+    pages = docs(es, settings, "pages")
+    expected = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"]
+    assert summary["brandhound/sites/captured"] >= len(expected)
+    for site in expected:
+        doc = sites[canonicalize(site["url"])]
+        page = pages[canonicalize(site["url"])]
+        assert evidence_ok(sandbox_web[0], page["screenshot"]), site["url"]
+        assert doc.get("title"), site["url"]
+        if site["label"] not in {"fake_store", "phishing"}:
+            continue
+        # The credential forms, on the landing page or on the login page it links to.
+        same_site = [d for d in sites.values() if d["url"]["registered_domain"] == doc["url"]["registered_domain"]]
+        actions = {f["action"] for d in same_site for f in d.get("forms", [])}
+        assert set(site["form_actions"]) <= actions, site["url"]
+        if site["uses_official_logo"]:
+            assert doc.get("favicon", {}).get("phash") or any("phash" in logo for logo in doc.get("logos", [])), site["url"]
 
 
-def test_paste_dumps_are_fetched_but_never_stored_in_clear(base_settings, es_node, sandbox_web, tmp_path):
-    from dataclasses import replace
-
-    from brandhound import cluster
-
-    settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-paste"), spool_dir=tmp_path)
-    client = cluster.make_client(settings.es)
-    cluster.delete_indices(client, settings.es.index_prefix)
-    try:
-        summary, log = crawl(settings, sandbox_web, "paste")
-        pastes = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "paste"]
-        pages = docs(client, settings, "pages")
-        assert summary["brandhound/dumps/fetched"] == len(pastes)
-        for paste in pastes:
-            doc = pages[canonicalize(paste["url"])]
-            assert len(doc["file"]["hash"]["sha256"]) == 64 and "path" not in doc["file"]
-        everything = json.dumps(list(pages.values())) + log
-        for paste in pastes:
-            for cred in paste["credentials"]:
-                assert cred["password"] not in everything
-            for card in paste["cards"]:
-                assert card["number"] not in everything
-    finally:
-        cluster.delete_indices(client, settings.es.index_prefix)
-        client.close()
+def test_paste_dumps_are_fetched_but_never_stored_in_clear(settings, es, sandbox_web):
+    summary, log = crawl(settings, sandbox_web, "paste")
+    pastes = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "paste"]
+    pages = docs(es, settings, "pages")
+    assert summary["brandhound/dumps/fetched"] == len(pastes)
+    for paste in pastes:
+        doc = pages[canonicalize(paste["url"])]
+        assert len(doc["file"]["hash"]["sha256"]) == 64 and "path" not in doc["file"]
+    everything = json.dumps(list(pages.values())) + log
+    for paste in pastes:
+        for cred in paste["credentials"]:
+            assert cred["password"] not in everything
+        for card in paste["cards"]:
+            assert card["number"] not in everything
