@@ -34,6 +34,8 @@ install_system_packages() {
   command -v mvn >/dev/null || missing+=(maven)
   # The capture browser: Debian's Chromium, driven by Playwright (no browser download).
   command -v chromium >/dev/null || missing+=(chromium)
+  # The private Tor network of the onion sandbox: Debian's tor (tor, tor-gencert).
+  command -v tor-gencert >/dev/null || missing+=(tor)
   command -v python3 >/dev/null || missing+=(python3)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   command -v useradd >/dev/null || [ "$(id -u)" -ne 0 ] || missing+=(passwd)

@@ -1,0 +1,192 @@
+"""Run the private Tor network as a background process: ``up``, ``down``, ``status``.
+
+Everything lives under ``home/sandbox/tor/``: the network (``net/``: every
+node's DataDirectory, torrc and notice.log), the server's pid file, its log
+and ``state.json``. ``up`` is idempotent: a running network is left alone and
+its state returned; otherwise a detached ``python -m sandbox.tor.serve`` builds
+a fresh network, and ``up`` returns once that process reports the client
+bootstrapped and every onion service answering through it (``"ready"``).
+The tor processes die with the server, even if it is SIGKILLed (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVE_MODULE = "sandbox.tor.serve"
+
+# Popen objects of servers started by this process, kept so they can be reaped.
+_children: dict[int, subprocess.Popen] = {}
+
+
+class SandboxError(RuntimeError):
+    """The Tor network could not be started or stopped; the message says why."""
+
+
+def _paths(home: Path) -> dict[str, Path]:
+    base = Path(home) / "sandbox" / "tor"
+    return {"base": base, "net": base / "net", "pid": base / "sandbox-tor.pid",
+            "state": base / "state.json", "log": base / "sandbox-tor.log"}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _pid(home: Path) -> int | None:
+    try:
+        return int(_paths(home)["pid"].read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _is_server(pid: int) -> bool:
+    """True if ``pid`` is alive and is a sandbox tor server (not a reused pid, not a zombie)."""
+    return SERVE_MODULE.encode() in _cmdline(pid)
+
+
+def _is_our_tor(pid: int, net_dir: Path) -> bool:
+    """A tor process whose torrc lies in ``net_dir`` (an orphan of a crashed server)."""
+    cmdline = _cmdline(pid)
+    return b"tor" in cmdline.split(b"\0")[0] and str(net_dir).encode() in cmdline
+
+
+def _port_open(port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def status(home: Path) -> dict[str, Any]:
+    """The recorded state plus ``running`` (server alive, ready, client SocksPort accepting)
+    and ``nodes_alive`` (how many of the recorded tor processes still run)."""
+    paths = _paths(home)
+    state = _read_json(paths["state"])
+    pid = _pid(home)
+    alive = pid is not None and _is_server(pid)
+    ready = alive and state.get("ready") and state.get("pid") == pid
+    running = bool(ready and _port_open(state["client_socks_port"]))
+    nodes = state.get("nodes", {})
+    nodes_alive = sum(1 for n in nodes.values() if n.get("pid") and _is_our_tor(n["pid"], paths["net"]))
+    return {**state, "running": running, "pid": pid if alive else None, "nodes_alive": nodes_alive,
+            "log": str(paths["log"])}
+
+
+def up(home: Path, onion_targets: dict[str, int], deadline_s: float = 180.0, *,
+       relays: int = 2, exits: int = 1) -> dict[str, Any]:
+    """Start the network unless it runs; return its state once the onion services answer.
+
+    ``onion_targets`` maps an onion service name to the 127.0.0.1 port it serves
+    (HiddenServicePort 80). A running network is returned as it is, with
+    ``"stale": True`` when it serves other targets (``down`` + ``up`` to change).
+    """
+    paths = _paths(home)
+    targets = {str(k): int(v) for k, v in onion_targets.items()}
+    current = status(home)
+    if current["running"]:
+        return current | {"stale": current.get("onion_targets") != targets}
+    if current["pid"] is not None:
+        down(home)  # alive but not ready or not answering: replaced, not trusted
+    paths["base"].mkdir(parents=True, exist_ok=True)
+    paths["state"].unlink(missing_ok=True)
+
+    cmd = [sys.executable, "-m", SERVE_MODULE, "--dir", str(paths["net"]), "--state", str(paths["state"]),
+           "--relays", str(relays), "--exits", str(exits), "--deadline", str(deadline_s)]
+    for name, port in targets.items():
+        cmd += ["--onion", f"{name}={port}"]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    with open(paths["log"], "ab") as log_file:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                cwd=REPO_ROOT, env=env,
+                                start_new_session=True)  # detached: survives the caller's terminal and signals
+    _children[proc.pid] = proc
+    paths["pid"].write_text(f"{proc.pid}\n")
+    # The server enforces deadline_s on tor itself; the margin covers building the network.
+    deadline = time.monotonic() + deadline_s + 30
+    while not (_read_json(paths["state"]).get("ready") and _read_json(paths["state"]).get("pid") == proc.pid):
+        if proc.poll() is not None:
+            paths["pid"].unlink(missing_ok=True)
+            raise SandboxError(f"the sandbox Tor network exited with status {proc.returncode}:\n{_log_tail(paths['log'])}")
+        if time.monotonic() > deadline:
+            down(home)
+            raise SandboxError(f"the sandbox Tor network was not ready within {deadline_s:.0f} s:\n"
+                               f"{_log_tail(paths['log'])}")
+        time.sleep(0.1)
+    return status(home) | {"stale": False}
+
+
+def down(home: Path, deadline_s: float = 15.0) -> bool:
+    """Stop the network; True if a server was running. Any tor left over from a crashed server
+    (a recorded node pid still running our torrc) is terminated too."""
+    paths = _paths(home)
+    pid = _pid(home)
+    was_running = pid is not None and _is_server(pid)
+    if was_running:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + deadline_s
+        while _is_server(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.05)
+        if _is_server(pid):
+            os.kill(pid, signal.SIGKILL)
+        _reap(pid, wait=True)
+    leftovers = [n["pid"] for n in _read_json(paths["state"]).get("nodes", {}).values()
+                 if n.get("pid") and _is_our_tor(n["pid"], paths["net"])]
+    for node_pid in leftovers:
+        os.kill(node_pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while any(_is_our_tor(p, paths["net"]) for p in leftovers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for node_pid in leftovers:
+        if _is_our_tor(node_pid, paths["net"]):
+            os.kill(node_pid, signal.SIGKILL)
+    paths["pid"].unlink(missing_ok=True)
+    state = _read_json(paths["state"])
+    if state:
+        state["ready"] = False
+        tmp = paths["state"].with_name(".state.json.tmp")
+        tmp.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, paths["state"])
+    return was_running
+
+
+def _reap(pid: int, wait: bool = False) -> None:
+    """Collect the exit status of a server we started ourselves, so it does not linger as a zombie."""
+    proc = _children.get(pid)
+    if proc is None:
+        return
+    try:
+        proc.wait(timeout=2 if wait else 0)
+        _children.pop(pid, None)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _log_tail(log: Path, lines: int = 80) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
