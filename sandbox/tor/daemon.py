@@ -21,11 +21,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sandbox.processes import children as _children
+from sandbox.processes import log_tail as _log_tail
+from sandbox.processes import reap as _reap
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVE_MODULE = "sandbox.tor.serve"
 
 # Popen objects of servers started by this process, kept so they can be reaped.
-_children: dict[int, subprocess.Popen] = {}
 
 
 class SandboxError(RuntimeError):
@@ -171,22 +174,3 @@ def down(home: Path, deadline_s: float = 15.0) -> bool:
         tmp.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, paths["state"])
     return was_running
-
-
-def _reap(pid: int, wait: bool = False) -> None:
-    """Collect the exit status of a server we started ourselves, so it does not linger as a zombie."""
-    proc = _children.get(pid)
-    if proc is None:
-        return
-    try:
-        proc.wait(timeout=2 if wait else 0)
-        _children.pop(pid, None)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def _log_tail(log: Path, lines: int = 80) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

@@ -21,6 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sandbox.processes import children as _children
+from sandbox.processes import log_tail as _log_tail
+from sandbox.processes import reap as _reap
+
 from sandbox.web.builder import BUILD_FILE, build, build_key
 from sandbox.web.fileio import read_json, write_json
 
@@ -30,7 +34,6 @@ SERVE_MODULE = "sandbox.web.serve"
 
 # Popen objects of servers started by this process, kept so they can be reaped
 # (and so Python does not warn that they are still running when collected).
-_children: dict[int, subprocess.Popen] = {}
 
 
 class SandboxError(RuntimeError):
@@ -146,22 +149,3 @@ def down(home: Path, deadline_s: float = 5.0) -> bool:
     _reap(pid, wait=True)
     paths["pid"].unlink(missing_ok=True)
     return True
-
-
-def _reap(pid: int, wait: bool = False) -> None:
-    """Collect the exit status of a server we started ourselves, so it does not linger as a zombie."""
-    proc = _children.get(pid)
-    if proc is None:
-        return
-    try:
-        proc.wait(timeout=2 if wait else 0)
-        _children.pop(pid, None)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def _log_tail(log: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

@@ -1,0 +1,29 @@
+"""What the sandbox daemons share about the detached servers they start."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+#: Servers started by this process, so their exit status is collected (no zombies).
+children: dict[int, subprocess.Popen] = {}
+
+
+def reap(pid: int, wait: bool = False) -> None:
+    """Collect the exit status of a server we started ourselves, so it does not linger as a zombie."""
+    proc = children.get(pid)
+    if proc is None:
+        return
+    try:
+        proc.wait(timeout=2 if wait else 0)
+        children.pop(pid, None)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def log_tail(log: Path, lines: int = 40) -> str:
+    """The end of a server's log, for error messages."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
