@@ -27,3 +27,23 @@ def log_tail(log: Path, lines: int = 40) -> str:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def cmdline(pid: int) -> bytes:
+    """The process's command line, NUL-separated; empty when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def runs_module(pid: int, module: str) -> bool:
+    """True if ``pid`` is alive and runs ``python -m module`` (not a reused pid, not a zombie)."""
+    return module.encode() in cmdline(pid)

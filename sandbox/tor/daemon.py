@@ -23,6 +23,8 @@ from typing import Any
 
 from sandbox.processes import children as _children
 from sandbox.processes import log_tail as _log_tail
+from sandbox.processes import cmdline as process_cmdline
+from sandbox.processes import read_pid, runs_module
 from sandbox.processes import reap as _reap
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,27 +52,16 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _pid(home: Path) -> int | None:
-    try:
-        return int(_paths(home)["pid"].read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
+    return read_pid(_paths(home)["pid"])
 
 
 def _is_server(pid: int) -> bool:
-    """True if ``pid`` is alive and is a sandbox tor server (not a reused pid, not a zombie)."""
-    return SERVE_MODULE.encode() in _cmdline(pid)
+    return runs_module(pid, SERVE_MODULE)
 
 
 def _is_our_tor(pid: int, net_dir: Path) -> bool:
     """A tor process whose torrc lies in ``net_dir`` (an orphan of a crashed server)."""
-    cmdline = _cmdline(pid)
+    cmdline = process_cmdline(pid)
     return b"tor" in cmdline.split(b"\0")[0] and str(net_dir).encode() in cmdline
 
 

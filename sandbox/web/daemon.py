@@ -23,6 +23,7 @@ from typing import Any
 
 from sandbox.processes import children as _children
 from sandbox.processes import log_tail as _log_tail
+from sandbox.processes import read_pid, runs_module
 from sandbox.processes import reap as _reap
 
 from sandbox.web.builder import BUILD_FILE, build, build_key
@@ -47,19 +48,11 @@ def _paths(home: Path) -> dict[str, Path]:
 
 
 def _pid(home: Path) -> int | None:
-    try:
-        return int(_paths(home)["pid"].read_text().strip())
-    except (OSError, ValueError):
-        return None
+    return read_pid(_paths(home)["pid"])
 
 
 def _is_server(pid: int) -> bool:
-    """True if ``pid`` is alive and is a sandbox web server (not a reused pid, not a zombie)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return SERVE_MODULE.encode() in cmdline
+    return runs_module(pid, SERVE_MODULE)
 
 
 def _health(port: int, build_dir: Path, timeout: float = 1.0) -> bool:
