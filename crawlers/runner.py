@@ -45,7 +45,8 @@ SUMMARY_KEYS = (
     "finish_reason", "item_scraped_count", "response_received_count", "downloader/request_count",
     "log_count/ERROR", "log_count/WARNING", "brandhound/listings/extracted", "brandhound/listings/rendered",
     "brandhound/sites/captured", "brandhound/dumps/fetched", "brandhound/images/stored",
-    "brandhound/images/refused", "brandhound/images/failed", "brandhound/ssrf_refused",
+    "brandhound/images/refused", "brandhound/images/failed", "brandhound/images/not_fetched_unrelated",
+    "brandhound/ssrf_refused",
     "brandhound/es/indexed", "brandhound/es/spooled", "brandhound/es/rejected", "elapsed_time_seconds",
 )
 

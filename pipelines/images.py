@@ -6,6 +6,13 @@ once in the evidence store and described with its SHA-256, pHash and dHash.
 An image that cannot be fetched or is refused (too many bytes, too many
 pixels, not an image) keeps its URL in the document and is logged with the
 reason: the listing itself is never dropped because of it.
+
+``BRANDHOUND_LISTING_IMAGES`` says which listings' images are fetched:
+``brand`` (the default) only those whose title, description or claimed brand
+mentions the brand or one of its products, disguised or not; ``all`` every
+listing's. A marketplace search also returns unrelated products, and fetching
+their photos would double the requests a crawl sends to the marketplace for
+nothing a detector can use; their image URLs are still indexed.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from brandhound.evidence import EvidenceStore
 from brandhound.image_fingerprint import ImageFacts, ImageRefused, fingerprint
 from brandhound.items import Image
 from crawlers.items import Capture
+from detectors.brand_mentions import BrandMatcher
 from pipelines.paths import evidence_dir
 
 log = logging.getLogger(__name__)
@@ -43,8 +51,15 @@ class _Lru(OrderedDict):
 
 
 class ImageEvidencePipeline:
-    def __init__(self, crawler: Crawler, store: EvidenceStore, max_bytes: int, max_pixels: int, cache_size: int):
+    LISTING_POLICIES = ("brand", "all")
+
+    def __init__(self, crawler: Crawler, store: EvidenceStore, max_bytes: int, max_pixels: int, cache_size: int,
+                 listing_policy: str = "brand"):
+        if listing_policy not in self.LISTING_POLICIES:
+            raise ValueError(f"BRANDHOUND_LISTING_IMAGES: {listing_policy!r} is not one of {', '.join(self.LISTING_POLICIES)}")
         self.crawler = crawler
+        self.listing_policy = listing_policy
+        self._matcher: BrandMatcher | None = None
         self.store = store
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
@@ -61,12 +76,28 @@ class ImageEvidencePipeline:
             s.getint("BRANDHOUND_IMAGE_MAX_BYTES", 10 * 1024 * 1024),
             s.getint("BRANDHOUND_IMAGE_MAX_PIXELS", 40_000_000),
             s.getint("BRANDHOUND_IMAGE_CACHE", 50_000),
+            s.get("BRANDHOUND_LISTING_IMAGES", "brand"),
         )
+
+    def open_spider(self) -> None:
+        profile = getattr(self.crawler.spider, "profile", None)
+        if self.listing_policy == "brand" and profile is not None:
+            self._matcher = BrandMatcher.from_profile(profile)
+
+    def wants_listing_images(self, item: Capture) -> bool:
+        if self._matcher is None or item.listing is None:
+            return True
+        listing = item.listing
+        text = " \n".join(t for t in (listing.title, listing.product.brand, listing.product.name, listing.description) if t)
+        return self._matcher.mentions_brand(text)
 
     async def process_item(self, item: Capture) -> Capture:
         images: list[Image] = []
-        if item.listing:
-            images += item.listing.images
+        if item.listing and item.listing.images:
+            if self.wants_listing_images(item):
+                images += item.listing.images
+            else:
+                self.crawler.stats.inc_value("brandhound/images/not_fetched_unrelated", len(item.listing.images))
         if item.site:
             images += item.site.logos + ([item.site.favicon] if item.site.favicon else [])
         for image in images:

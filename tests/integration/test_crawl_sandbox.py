@@ -111,15 +111,31 @@ def test_javascript_only_listings_are_rendered_with_a_screenshot(marketplace_cra
 
 
 def test_listing_images_are_hashed_and_stored(marketplace_crawl, sandbox_web):
-    settings, es, _, _ = marketplace_crawl
+    settings, es, summary, _ = marketplace_crawl
     home = sandbox_web[0]
     listings = docs(es, settings, "listings")
-    images = [img for doc in listings.values() for img in doc.get("images", [])]
-    hashed = [img for img in images if "phash" in img]
-    assert len(hashed) >= 0.95 * len(images)
+    label = {canonicalize(p["url"]): p["label"] for p in truth(sandbox_web)["pages"] if p["kind"] == "listing"}
+    of_brand = [img for url, doc in listings.items() if label.get(url) in ("genuine", "counterfeit")
+                for img in doc.get("images", [])]
+    hashed = [img for img in of_brand if "phash" in img]
+    assert of_brand and len(hashed) >= 0.95 * len(of_brand)
     for img in hashed[:200]:
         assert len(img["phash"]) == 16 and img["width"] > 0
         assert evidence_ok(home, img["file"])
+
+
+def test_images_of_unrelated_listings_are_not_fetched_but_their_urls_are_kept(marketplace_crawl, sandbox_web):
+    settings, es, summary, _ = marketplace_crawl
+    listings = docs(es, settings, "listings")
+    unrelated = [listings[canonicalize(p["url"])] for p in truth(sandbox_web)["pages"]
+                 if p["kind"] == "listing" and p["label"] == "unrelated" and canonicalize(p["url"]) in listings]
+    assert unrelated
+    skipped = [img for doc in unrelated for img in doc.get("images", []) if "phash" not in img]
+    assert all(img.get("url") for img in skipped)
+    # Unrelated listings that name one of the brand's product types (an "espresso cup") still
+    # get their images fetched: a stealth counterfeit looks like that. The rest do not.
+    assert len(skipped) >= 0.5 * sum(len(doc.get("images", [])) for doc in unrelated)
+    assert summary["brandhound/images/not_fetched_unrelated"] == len(skipped)
 
 
 def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox_web):
