@@ -8,15 +8,20 @@ browser captures per minute with the memory of the crawl and its browser.
    - ``full``: brandhound's ``marketplace`` spider with every pipeline (evidence, images,
      detector hook, Elasticsearch through the store) into throwaway indices;
    - ``bare``: a minimal Scrapy spider (below) that starts from the same URLs, follows the
-     same result pages and listing links, and only reads each listing's title and price.
+     same result pages and listing links, and only reads each listing's title and price, on
+     Scrapy's stock HTTP/1.1 handler: the peer the target is set against;
+   - ``pooled``: the same spider on Scrapy's handler with brandhound's connection pool size
+     (``crawlers.download_handler.KeepConnections``), so that full/pooled is the cost of the
+     pipeline alone, without the pool's gain.
 
-   Both run with the same concurrency, timeouts, retries and proxy (see ``FAIR``), over
-   Scrapy's HTTP downloader. JavaScript-only listings are fetched by both; brandhound's
+   All run with the same concurrency, timeouts, retries and proxy (see ``FAIR``), over
+   Scrapy's HTTP downloader. JavaScript-only listings are fetched by every side; brandhound's
    Chromium re-render of them is refused on the full side (``RefuseBrowserRender``), so no
-   browser work is measured here. Rounds alternate the order (bare, full; then full, bare).
-   Reports listing pages per second (listing pages / the crawl's ``elapsed_time_seconds``,
-   spider open to close) for each side and the median ratio full/bare (target >= 0.7), and
-   fails when the two sides did not fetch the same number of listing pages (within 1%).
+   browser work is measured here. Rounds alternate the order (bare, pooled, full; then full,
+   pooled, bare). Reports listing pages per second (listing pages / the crawl's
+   ``elapsed_time_seconds``, spider open to close) for each side and the median ratios
+   full/bare (target >= 0.7) and full/pooled, the same without the never-finishing page's
+   tail, and fails when the sides did not fetch the same number of listing pages (within 1%).
 
 2. **Browser.** Runs brandhound's ``surface`` spider (render, settle, full-page screenshot)
    on ``--captures`` URLs of the sandbox's official, fake-store and legitimate sites and their
@@ -62,7 +67,10 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import scrapy  # noqa: E402
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler  # noqa: E402
 from scrapy.exceptions import IgnoreRequest  # noqa: E402
+
+from crawlers.download_handler import KeepConnections  # noqa: E402
 
 PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 
@@ -112,6 +120,12 @@ class RefuseBrowserRender:
         if request.meta.get("playwright"):
             raise IgnoreRequest("bench: browser re-render disabled")
         return None
+
+
+class PooledHTTP11DownloadHandler(KeepConnections, HTTP11DownloadHandler):
+    """Scrapy's own HTTP/1.1 handler keeping as many idle connections per host as brandhound's
+    does: the ``pooled`` peer, which separates the cost of brandhound's pipeline from the gain of
+    its connection pool."""
 
 
 class BareMarketSpider(scrapy.Spider):
@@ -626,10 +640,12 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
     }
     bare_settings = {
         **shared, **FAIR,
-        # Scrapy's own HTTP/1.1 handler (scrapy-playwright's, on the full side, subclasses it).
+        # Scrapy's own HTTP/1.1 handler (brandhound's, on the full side, subclasses it).
         "DOWNLOAD_HANDLERS": {"http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
                               "https": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"},
     }
+    pooled_handler = f"{__name__ if __name__ != '__main__' else 'bench.crawl'}.PooledHTTP11DownloadHandler"
+    pooled_settings = {**bare_settings, "DOWNLOAD_HANDLERS": {"http": pooled_handler, "https": pooled_handler}}
     # Warm-up: the sandbox renders result pages on first request and caches them; let neither side
     # pay for that. Result pages only (no listing is fetched, so the 429 page's counter is untouched).
     t0 = time.perf_counter()
@@ -639,7 +655,7 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
     log(f"warm-up: {warm['probe']['result_pages']} result pages in {time.perf_counter() - t0:.1f}s")
     order: list[str] = []
     for r in range(args.rounds):
-        order += ["bare", "full"] if r % 2 == 0 else ["full", "bare"]
+        order += ["bare", "pooled", "full"] if r % 2 == 0 else ["full", "pooled", "bare"]
     runs: list[dict[str, Any]] = []
     prefixes: list[str] = []
     try:
@@ -655,7 +671,8 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
                                 "BRANDHOUND_EVIDENCE_DIR": str(work / f"evidence-{i + 1}"),
                                 "BRANDHOUND_SPOOL_DIR": str(work / f"spool-{i + 1}")}}
             else:
-                spec = {"side": "bare", "start_urls": start_urls, "proxy": server.proxy_url, "settings": bare_settings}
+                spec = {"side": "bare", "start_urls": start_urls, "proxy": server.proxy_url,
+                        "settings": bare_settings if side == "bare" else pooled_settings}
             log(f"crawl {name}: running ...")
             meter = CpuMeter(server.proc.pid, client, run_id)
             result, _, log_path, _ = run_child(spec, work, name, args.timeout, f"{run_id}-{name}")
@@ -691,10 +708,11 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
 
     counts = [r["listing_pages"] for r in runs]
     spread = (max(counts) - min(counts)) / max(1, max(counts))
-    bare = statistics.median(r["listing_pages_per_s"] for r in runs if r["side"] == "bare")
-    full = statistics.median(r["listing_pages_per_s"] for r in runs if r["side"] == "full")
-    bare_w = statistics.median(r["listing_pages_per_work_s"] for r in runs if r["side"] == "bare")
-    full_w = statistics.median(r["listing_pages_per_work_s"] for r in runs if r["side"] == "full")
+    def median_of(side: str, key: str = "listing_pages_per_s") -> float:
+        return statistics.median(r[key] for r in runs if r["side"] == side)
+
+    bare, pooled, full = median_of("bare"), median_of("pooled"), median_of("full")
+    bare_w, pooled_w, full_w = (median_of(s, "listing_pages_per_work_s") for s in ("bare", "pooled", "full"))
     listing_pages = sum(1 for p in truth["pages"] if p["kind"] in ("listing", "bad"))
     return {
         "sandbox_listing_pages": listing_pages,
@@ -705,14 +723,20 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
         | {"proxy": "sandbox proxy (full: brandhound's egress middleware; bare: meta['proxy'])",
            "max_result_pages": 50},
         "browser_rerender": "refused on the full side by bench.crawl.RefuseBrowserRender (JS-only listings are "
-                            "fetched over HTTP by both sides; Chromium still starts with the full crawl)",
+                            "fetched over HTTP by every side; Chromium is never started)",
+        "peers": {"bare": "BareMarketSpider on Scrapy's stock HTTP/1.1 handler (the peer the target is set against)",
+                  "pooled": "the same spider on Scrapy's handler with brandhound's connection pool size, so that "
+                            "full/pooled is the cost of the pipeline alone"},
         "listing_pages_spread": round(spread, 4),
         "listing_counts_match": spread <= COUNT_TOLERANCE,
         "runs": runs,
         "bare_listing_pages_per_s": round(bare, 1),
+        "pooled_listing_pages_per_s": round(pooled, 1),
         "full_listing_pages_per_s": round(full, 1),
         "ratio": round(full / bare, 3),
-        "rates_without_tail": {"bare": round(bare_w, 1), "full": round(full_w, 1), "ratio": round(full_w / bare_w, 3),
+        "ratio_same_pool": round(full / pooled, 3),
+        "rates_without_tail": {"bare": round(bare_w, 1), "pooled": round(pooled_w, 1), "full": round(full_w, 1),
+                               "ratio": round(full_w / bare_w, 3), "ratio_same_pool": round(full_w / pooled_w, 3),
                                "note": "listing pages / (spider open to the last response or item): without the "
                                        "wait on the never-finishing page's retry and without closing"},
         "target": RATIO_TARGET,
@@ -859,7 +883,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listings", type=int, default=2600,
                         help="listings per sandbox marketplace (there are two)")
-    parser.add_argument("--rounds", type=int, default=1, help="rounds of bare+full, alternating the order")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of bare, pooled and full, alternating the order")
     parser.add_argument("--captures", type=int, default=500, help="browser captures for the memory measurement")
     parser.add_argument("--only", choices=["crawl", "browser"], help="run one of the two measurements")
     parser.add_argument("--max-peak-mib", type=float, default=MAX_PEAK_PSS_MIB, help="bound: peak total PSS")
@@ -920,9 +944,11 @@ def main() -> int:
             f"{t['full_listing_pages_per_s']:,.1f} pages/s | "
             f"bare Scrapy {t['bare_listing_pages_per_s']:,.1f} pages/s | "
             f"ratio {t['ratio']:.2f} (target >= {RATIO_TARGET}) |")
+        log(f"| same, peer with brandhound's connection pool | full pipeline {t['full_listing_pages_per_s']:,.1f} "
+            f"pages/s | pooled Scrapy {t['pooled_listing_pages_per_s']:,.1f} pages/s | ratio {t['ratio_same_pool']:.2f} |")
         w = t["rates_without_tail"]
         log(f"| same, without the never-finishing page's tail | full pipeline {w['full']:,.1f} pages/s | "
-            f"bare Scrapy {w['bare']:,.1f} pages/s | ratio {w['ratio']:.2f} |")
+            f"bare Scrapy {w['bare']:,.1f} pages/s | ratio {w['ratio']:.2f} (pooled peer: {w['ratio_same_pool']:.2f}) |")
         if not t["listing_counts_match"]:
             failures.append(f"listing pages fetched differ by {t['listing_pages_spread']:.1%} between runs "
                             f"({[r['listing_pages'] for r in t['runs']]})")

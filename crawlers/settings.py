@@ -65,8 +65,8 @@ BRANDHOUND_LISTING_IMAGES = "brand"
 
 # Chromium through scrapy-playwright, only for requests that ask for it.
 DOWNLOAD_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "http": "crawlers.download_handler.BrandhoundDownloadHandler",
+    "https": "crawlers.download_handler.BrandhoundDownloadHandler",
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = launch_options(proxy=None)

@@ -20,6 +20,16 @@ from brandhound import cluster
 from brandhound.config import Settings, load_settings
 from brandhound.localnode import LocalNode
 
+
+def pytest_configure(config) -> None:
+    # Crawls run in their own processes; in this one, components that check for Scrapy's reactor
+    # (scrapy-playwright's download handler) find the one brandhound's crawls use.
+    from scrapy.utils.reactor import install_reactor
+
+    import crawlers.settings
+
+    install_reactor(crawlers.settings.TWISTED_REACTOR)
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_BRAND = ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 TEST_ES_PORT = 9250

@@ -95,6 +95,7 @@ def test_listings_are_extracted_accurately(marketplace_crawl, sandbox_web):
     rate = correct / len(expected)
     assert rate >= 0.98, f"title/price/currency correct on {rate:.1%}; first misses: {wrong[:5]}"
     assert summary["brandhound/es/rejected"] == 0
+    assert summary["playwright/browser_count"] == 1  # one Chromium for http and https alike
 
 
 def test_javascript_only_listings_are_rendered_with_a_screenshot(marketplace_crawl, sandbox_web):
@@ -184,6 +185,7 @@ def test_paste_dumps_are_fetched_but_never_stored_in_clear(settings, es, sandbox
     pastes = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "paste"]
     pages = docs(es, settings, "pages")
     assert summary["brandhound/dumps/fetched"] == len(pastes)
+    assert summary["playwright/browser_count"] == 0  # nothing to render: Chromium never started
     for paste in pastes:
         doc = pages[canonicalize(paste["url"])]
         assert len(doc["file"]["hash"]["sha256"]) == 64 and "path" not in doc["file"]
