@@ -45,6 +45,8 @@ def next_page_link(response: Response) -> str | None:
 class MarketplaceSpider(BrandSpider):
     name = "marketplace"
     source_type = "marketplace"
+    #: Fetch a listing again in Chromium when it shows no title or price without JavaScript.
+    render_incomplete_listings = True
 
     def __init__(self, *args: Any, max_result_pages: int | str = 50, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -95,7 +97,7 @@ class MarketplaceSpider(BrandSpider):
         text = self.text_of(response)
         extracted = extract_listing(text, response.url)
         rendered = bool(response.meta.get("playwright"))
-        if not extracted.is_complete and not rendered:
+        if not extracted.is_complete and not rendered and self.render_incomplete_listings:
             # A shell that scripts fill in: render it, and keep the screenshot as evidence.
             self.crawler.stats.inc_value("brandhound/listings/rendered")
             yield scrapy.Request(response.url, meta=capture_meta(), dont_filter=True,
