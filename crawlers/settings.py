@@ -41,6 +41,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
+    # Before the SSRF guard: .onion and Tor-only hosts go over Tor (meta["tor"]) or are refused.
+    "crawlers.middlewares.tor_route.TorRouteMiddleware": 40,
     # First: nothing, not even a redirect, leaves for an internal address.
     "crawlers.middlewares.ssrf.SsrfGuardMiddleware": 50,
     # Sees a redirect before Scrapy's RedirectMiddleware (600) follows it.
@@ -54,8 +56,17 @@ ITEM_PIPELINES = {
     "pipelines.detect.DetectorPipeline": 400,
     "pipelines.elasticsearch.ElasticsearchPipeline": 900,
 }
-BRANDHOUND_DETECTORS: list[str] = []
+BRANDHOUND_DETECTORS: list[str] = [
+    "detectors.counterfeit_listing.CounterfeitListingDetector",
+]
 BRANDHOUND_EGRESS_PROXY = None
+# Tor (crawlers.middlewares.tor_route, docs/tor-transport.md): the Tor client's SocksPort as
+# "127.0.0.1:9050". Empty: no Tor, and .onion / Tor-only hosts are refused, never fetched in the
+# clear. Tor-only hosts: these names (and their subdomains) plus the brand profile's tor_only_hosts.
+# The browser's SocksPort (ideally one with IsolateDestAddr): empty refuses browser captures over Tor.
+BRANDHOUND_TOR_SOCKS = ""
+BRANDHOUND_TOR_ONLY_HOSTS: list[str] = []
+BRANDHOUND_TOR_BROWSER_SOCKS = ""
 SSRF_ALLOW_PRIVATE = False
 BRANDHOUND_HOST_OVERRIDES: dict[str, str] = {}
 BRANDHOUND_IMAGE_MAX_BYTES = 10 * 1024 * 1024

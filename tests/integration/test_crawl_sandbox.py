@@ -139,6 +139,19 @@ def test_images_of_unrelated_listings_are_not_fetched_but_their_urls_are_kept(ma
     assert summary["brandhound/images/not_fetched_unrelated"] == len(skipped)
 
 
+def test_counterfeit_findings_in_elasticsearch_match_the_ground_truth(marketplace_crawl, sandbox_web):
+    settings, es, _, _ = marketplace_crawl
+    findings = [f for f in docs(es, settings, "findings").values() if f["kind"] == "counterfeit_listing"]
+    label = {canonicalize(p["url"]): p["label"] for p in truth(sandbox_web)["pages"] if p["kind"] == "listing"}
+    flagged = {f["url"]["full"] for f in findings if f["verdict"] == "flagged"}
+    counterfeit = {url for url, lab in label.items() if lab == "counterfeit"}
+    tp = len(flagged & counterfeit)
+    precision, recall = tp / max(1, len(flagged)), tp / len(counterfeit)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)
+    one = next(f for f in findings if f["verdict"] == "flagged")
+    assert one["signals"] and one["explanation"] and one["subject"]["index"] == "listings"
+
+
 def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox_web):
     settings, es, summary, log = marketplace_crawl
     assert summary["finish_reason"] == "finished"
