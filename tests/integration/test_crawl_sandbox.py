@@ -152,6 +152,28 @@ def test_counterfeit_findings_in_elasticsearch_match_the_ground_truth(marketplac
     assert one["signals"] and one["explanation"] and one["subject"]["index"] == "listings"
 
 
+def test_counterfeit_findings_of_one_seller_form_one_campaign(marketplace_crawl, sandbox_web):
+    from brandhound.profile import load_profile
+    from detectors.campaigns import assign_campaigns
+    from detectors.official_images import OfficialImages
+
+    settings, es, _, _ = marketplace_crawl
+    profile = load_profile(EXAMPLE_BRAND)
+    counts = assign_campaigns(es, settings.es.index_prefix, profile.id, OfficialImages.from_profile(profile))
+    assert counts["campaigns"] >= 2 and counts["in_campaigns"] > 0.5 * counts["findings"]
+    findings = [f for f in docs(es, settings, "findings").values() if f["verdict"] == "flagged"]
+    listings = docs(es, settings, "listings")
+    by_seller: dict[tuple, set] = {}
+    for f in findings:
+        listing = listings[f["url"]["full"]]
+        by_seller.setdefault((listing["marketplace"], listing["seller"]["name"]), set()).add(f["campaign"].get("id"))
+    # Each seller's flagged listings carry exactly one campaign id.
+    assert all(len(ids) == 1 and None not in ids for key, ids in by_seller.items()
+               if sum(1 for f in findings if (listings[f["url"]["full"]]["marketplace"],
+                                              listings[f["url"]["full"]]["seller"]["name"]) == key) > 1)
+    assert assign_campaigns(es, settings.es.index_prefix, profile.id)["findings"] == counts["findings"]
+
+
 def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox_web):
     settings, es, summary, log = marketplace_crawl
     assert summary["finish_reason"] == "finished"
