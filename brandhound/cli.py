@@ -218,6 +218,54 @@ def cmd_sandbox_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if state["running"] else 1
 
 
+def _onion_summary(state: dict) -> str:
+    sites = ", ".join(f"{name} {url}" for name, url in (state.get("onion_urls") or {}).items())
+    return (f"onion sandbox running: {sites}; SOCKS 127.0.0.1:{state['client_socks_port']} "
+            f"(browsers {state['browser_socks_port']}), control {state['control_port']}; "
+            f"Tor bootstrapped in {state['bootstrap_seconds']:.1f} s, onions reachable after "
+            f"{state.get('onion_ready_seconds') or 0:.1f} s; ground truth {state['ground_truth']}")
+
+
+def cmd_sandbox_tor_up(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.onion import daemon
+
+    try:
+        state = daemon.up(settings.home, profile_path=args.brand, deadline_s=args.deadline)
+    except daemon.SandboxError as exc:
+        print(f"brandhound: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        _out(json.dumps(state, indent=2))
+    else:
+        if state.get("stale"):
+            _out("note: the running onion sites were built from another profile; "
+                 "`brandhound sandbox tor down` to rebuild")
+        _out(_onion_summary(state) + f" (up in {state['up_seconds']:.1f} s)")
+    return 0
+
+
+def cmd_sandbox_tor_down(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.onion import daemon
+
+    _out("stopped the onion sandbox and its Tor network" if daemon.down(settings.home)
+         else "the onion sandbox was not running")
+    return 0
+
+
+def cmd_sandbox_tor_status(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.onion import daemon
+
+    state = daemon.status(settings.home)
+    if args.json:
+        _out(json.dumps(state, indent=2))
+    elif state["running"]:
+        _out(_onion_summary(state))
+    else:
+        _out(f"onion sandbox not running (sites' server {'up' if state['server_running'] else 'down'}, "
+             f"Tor network {'up' if state['tor_running'] else 'down'})")
+    return 0 if state["running"] else 1
+
+
 def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
     from crawlers.runner import Egress, run_crawl
 
@@ -368,6 +416,16 @@ def build_parser() -> argparse.ArgumentParser:
     add(sandbox, "down", cmd_sandbox_down, "stop the sandbox web")
     sb_status = add(sandbox, "status", cmd_sandbox_status, "is the sandbox web running")
     sb_status.add_argument("--json", action="store_true")
+    tor = sandbox.add_parser("tor", help="the onion sandbox: a dark-web market and a leak forum on a private Tor network")
+    tor = tor.add_subparsers(dest="tor_command", required=True)
+    tor_up = add(tor, "up", cmd_sandbox_tor_up, "build (if needed) and serve the onion sites, start the private Tor network")
+    tor_up.add_argument("--brand", default=str(Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml"),
+                        help="brand profile the onion sites imitate (default: the example brand)")
+    tor_up.add_argument("--deadline", type=float, default=180, help="seconds Tor may take to become ready (default 180)")
+    tor_up.add_argument("--json", action="store_true", help="the state as JSON instead of a summary")
+    add(tor, "down", cmd_sandbox_tor_down, "stop the onion sites and the Tor network")
+    tor_status = add(tor, "status", cmd_sandbox_tor_status, "are the onion sites and the Tor network running")
+    tor_status.add_argument("--json", action="store_true")
 
     profile = sub.add_parser("profile", help="brand profiles").add_subparsers(dest="profile_command", required=True)
     check = add(profile, "check", cmd_profile_check, "validate brand profile files")

@@ -24,10 +24,16 @@ def _b64json(value: Any) -> str:
     return base64.b64encode(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).decode()
 
 
-@lru_cache(maxsize=1)
 def environment() -> Environment:
+    return environment_for(TEMPLATES)
+
+
+@lru_cache(maxsize=4)
+def environment_for(templates: Path) -> Environment:
+    """The sandbox's Jinja2 setup (filters, strictness) over another template folder
+    (the onion sandbox, ``sandbox.onion``, keeps its own templates)."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(templates),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,  # a missing variable is a bug in the sandbox, not an empty string
         trim_blocks=True,
