@@ -306,6 +306,117 @@ def cmd_extract_listing(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if listing.is_complete else 1
 
 
+# --------------------------------------------------------------------------- triage
+
+
+def _listing_from_json(data: dict, source: str):
+    """A Listing from what ``extract-listing`` prints; local image files are hashed, URLs kept."""
+    from brandhound.image_fingerprint import ImageRefused, fingerprint
+    from brandhound.items import Image, Listing, Price, Product, Seller, Url
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a JSON object with title, price, currency, ... (as extract-listing prints)")
+    images = []
+    for ref in data.get("images") or []:
+        image = Image(url=str(ref))
+        if not str(ref).startswith(("http://", "https://")):
+            try:
+                image.phash = fingerprint(Path(ref).read_bytes()).phash
+            except (OSError, ImageRefused) as exc:
+                print(f"brandhound: {source}: image {ref}: {exc}", file=sys.stderr)
+        images.append(image)
+    try:
+        return Listing(url=Url(full=str(data.get("url") or source)), title=data.get("title"),
+                       description=data.get("description"),
+                       price=Price(amount=float(data["price"]) if data.get("price") is not None else None,
+                                   currency=data.get("currency")),
+                       product=Product(brand=data.get("brand"), sku=data.get("sku")),
+                       seller=Seller(name=data.get("seller"), ratings_count=data.get("ratings_count")),
+                       quantity=data.get("quantity"), images=images)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _json_inputs(paths: list[str]):
+    """(source, object) for each file argument, or for each JSON line on stdin with ``-``."""
+    for path in paths:
+        if path == "-":
+            for n, line in enumerate(sys.stdin, 1):
+                if line.strip():
+                    try:
+                        yield f"stdin line {n}", json.loads(line)
+                    except ValueError as exc:
+                        raise ConfigError(f"stdin line {n}: not JSON: {exc}") from None
+            continue
+        try:
+            yield path, json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        except ValueError as exc:
+            raise ConfigError(f"{path}: not JSON: {exc}") from None
+
+
+def cmd_score_listing(args: argparse.Namespace, settings: Settings) -> int:
+    from brandhound.mapping import to_document
+    from detectors.counterfeit_listing import ListingScorer
+    from detectors.official_images import OfficialImages
+
+    profile = load_profile(args.brand)
+    scorer = ListingScorer(profile, OfficialImages.from_profile(profile))
+    for source, data in _json_inputs(args.listing):
+        finding = scorer.score(_listing_from_json(data, source)).finding
+        out = {"input": source, "kind": "counterfeit_listing", "score": 0.0, "verdict": "clear",
+               "explanation": "not about the brand: no brand name and no official photo", "signals": []}
+        if finding is not None:
+            doc = to_document(finding)
+            out.update({k: doc.get(k) for k in ("score", "threshold", "verdict", "explanation", "signals")})
+        _out(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def cmd_match_image(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from brandhound.image_fingerprint import ImageRefused, fingerprint
+    from detectors.official_images import OfficialImages
+
+    official = OfficialImages.from_profile(load_profile(args.brand))
+    status = 0
+    for path in args.image:
+        try:
+            facts = fingerprint(Path(path).read_bytes())
+        except OSError as exc:
+            _out(json.dumps({"image": path, "error": f"cannot read: {exc.strerror}"}))
+            status = 1
+            continue
+        except ImageRefused as exc:
+            _out(json.dumps({"image": path, "error": str(exc)}))
+            status = 1
+            continue
+        match = official.match(facts.phash)
+        _out(json.dumps({"image": path, "phash": facts.phash, "dhash": facts.dhash,
+                         "match": asdict(match) if match else None}))
+    return status
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    import tempfile
+
+    from detectors.evaluation import evaluate
+
+    with tempfile.TemporaryDirectory(prefix="brandhound-evaluate-") as work:
+        metrics = evaluate(Path(args.brand), Path(work), listings_per_marketplace=args.listings)
+    if args.json:
+        _out(json.dumps([m.as_dict() for m in metrics]))
+        return 0
+    _out("| finding kind | precision | recall | F1 | TP | FP | FN |")
+    _out("| --- | --- | --- | --- | --- | --- | --- |")
+    for m in metrics:
+        _out(f"| {m.kind} | {m.precision:.3f} | {m.recall:.3f} | {m.f1:.3f} | {m.true_positives} | "
+             f"{m.false_positives} | {m.false_negatives} |")
+    return 0
+
+
 # --------------------------------------------------------------------------- the main job
 
 
@@ -407,6 +518,18 @@ def build_parser() -> argparse.ArgumentParser:
     extract = add(sub, "extract-listing", cmd_extract_listing, "print the listing extracted from a saved HTML page, as JSON")
     extract.add_argument("file", help="HTML file")
     extract.add_argument("--url", required=True, help="the page's URL (resolves relative links)")
+
+    example = str(Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml")
+    score = add(sub, "score-listing", cmd_score_listing, "score listings (JSON as extract-listing prints) as counterfeits; JSON lines out")
+    score.add_argument("--brand", required=True, help="brand profile (YAML)")
+    score.add_argument("listing", nargs="+", help="listing JSON files, or - for JSON lines on stdin")
+    match = add(sub, "match-image", cmd_match_image, "match images against the brand's official photos and logos; JSON lines out")
+    match.add_argument("--brand", required=True, help="brand profile (YAML)")
+    match.add_argument("image", nargs="+", help="image files")
+    evaluate = add(sub, "evaluate", cmd_evaluate, "score every detector against the sandbox ground truth: precision, recall, F1")
+    evaluate.add_argument("--brand", default=example, help="brand profile the sandbox imitates (default: the example brand)")
+    evaluate.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
+    evaluate.add_argument("--json", action="store_true")
 
     sandbox = sub.add_parser("sandbox", help="the sandbox web on 127.0.0.1").add_subparsers(dest="sandbox_command", required=True)
     sb_up = add(sandbox, "up", cmd_sandbox_up, "build (if needed) and start the sandbox web")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from urllib.parse import urlsplit
-
 import pytest
 
-from brandhound.image_fingerprint import ImageRefused, fingerprint
-from brandhound.items import Image, Listing, Price, Product, Seller, Url
+from brandhound.items import Listing, Price, Seller, Url
 from brandhound.profile import load_profile
 from detectors.counterfeit_listing import ListingScorer
+from detectors.evaluation import SandboxBuild, evaluate_listings
 from detectors.official_images import OfficialImages, is_degenerate
 from detectors.scoring import Evidence, combine
 from sandbox.web import build
-from sandbox.web.routes import HostTable, Request
 from tests.conftest import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
@@ -26,32 +22,15 @@ def scorer() -> ListingScorer:
 
 
 @pytest.fixture(scope="module")
-def sandbox_listings(tmp_path_factory) -> list[tuple[dict, Listing]]:
+def sandbox(tmp_path_factory) -> SandboxBuild:
     out = tmp_path_factory.mktemp("sandbox")
-    truth = json.loads(build(EXAMPLE_BRAND, out, listings_per_marketplace=150).read_text(encoding="utf-8"))
-    table = HostTable(out)
-    hashes: dict[str, str | None] = {}
+    build(EXAMPLE_BRAND, out, listings_per_marketplace=150)
+    return SandboxBuild(out)
 
-    def phash(url: str) -> str | None:
-        if url not in hashes:
-            parts = urlsplit(url)
-            body = table.respond(Request("GET", parts.hostname, parts.path, parts.query, scheme=parts.scheme)).body
-            try:
-                hashes[url] = fingerprint(body).phash
-            except ImageRefused:
-                hashes[url] = None
-        return hashes[url]
 
-    listings = []
-    for p in truth["pages"]:
-        if p["kind"] != "listing":
-            continue
-        listing = Listing(url=Url(full=p["url"]), title=p["title"], description=p["description"],
-                          price=Price(amount=p["price"], currency=p["currency"]),
-                          product=Product(brand=p.get("brand_text"), sku=p.get("sku")),
-                          seller=Seller(name=p["seller"]), images=[Image(url=u, phash=phash(u)) for u in p["images"]])
-        listings.append((p, listing))
-    return listings
+@pytest.fixture(scope="module")
+def sandbox_listings(sandbox) -> list[tuple[dict, Listing]]:
+    return sandbox.listings()
 
 
 def test_noisy_or_contributions_sum_to_the_score():
@@ -66,22 +45,10 @@ def test_blank_images_never_match():
     assert OfficialImages.from_profile(PROFILE).match("8000000000000000") is None
 
 
-def test_sandbox_counterfeits_are_flagged_with_precision_and_recall_of_at_least_95_percent(scorer, sandbox_listings):
-    tp = fp = fn = 0
-    misses = []
-    for truth, listing in sandbox_listings:
-        result = scorer.score(listing)
-        flagged = result.finding is not None and result.finding.verdict == "flagged"
-        counterfeit = truth["label"] == "counterfeit"
-        tp += flagged and counterfeit
-        fp += flagged and not counterfeit
-        fn += counterfeit and not flagged
-        if flagged != counterfeit:
-            misses.append((truth["label"], truth["title"], truth["price"], truth["currency"], truth["signals"],
-                           result.finding.explanation if result.finding else None))
-    precision, recall = tp / max(1, tp + fp), tp / max(1, tp + fn)
-    assert tp > 100
-    assert precision >= 0.95 and recall >= 0.95, (precision, recall, misses[:8])
+def test_sandbox_counterfeits_are_flagged_with_precision_and_recall_of_at_least_95_percent(sandbox):
+    metrics = evaluate_listings(PROFILE, sandbox)
+    assert metrics.true_positives > 100
+    assert metrics.precision >= 0.95 and metrics.recall >= 0.95, metrics
 
 
 def test_a_flagged_listing_explains_itself(scorer, sandbox_listings):

@@ -1,0 +1,106 @@
+"""Score the detectors against the sandbox's ground truth: precision, recall and F1 per kind.
+
+The sandbox is built in memory-free fashion into a directory and its pages are answered
+through its route table (no sockets, no crawl), so an evaluation takes seconds and measures
+the detectors alone, not extraction or fetching (the crawl tests measure those).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from brandhound.image_fingerprint import ImageRefused, fingerprint
+from brandhound.items import Image, Listing, Price, Product, Seller, Url
+from brandhound.profile import BrandProfile
+
+
+@dataclass(frozen=True)
+class Metrics:
+    kind: str
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    precision: float
+    recall: float
+    f1: float
+
+    @classmethod
+    def of(cls, kind: str, tp: int, fp: int, fn: int) -> Metrics:
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return cls(kind, tp, fp, fn, round(precision, 4), round(recall, 4), round(f1, 4))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class SandboxBuild:
+    """A built sandbox web: its ground truth, and its pages answered without a server."""
+
+    def __init__(self, build_dir: Path):
+        from sandbox.web.routes import HostTable
+
+        self.dir = Path(build_dir)
+        self.truth = json.loads((self.dir / "ground_truth.json").read_text(encoding="utf-8"))
+        self.table = HostTable(self.dir)
+        self._phash: dict[str, str | None] = {}
+
+    def body(self, url: str) -> bytes:
+        from sandbox.web.routes import Request
+
+        parts = urlsplit(url)
+        return self.table.respond(Request("GET", parts.hostname or "", parts.path or "/", parts.query,
+                                          scheme=parts.scheme)).body
+
+    def phash(self, url: str) -> str | None:
+        if url not in self._phash:
+            try:
+                self._phash[url] = fingerprint(self.body(url)).phash
+            except ImageRefused:
+                self._phash[url] = None
+        return self._phash[url]
+
+    def listings(self) -> list[tuple[dict, Listing]]:
+        """Every labelled listing as the crawler would have extracted it (the crawl tests check
+        that it does), with the pHashes of its photos."""
+        out = []
+        for p in self.truth["pages"]:
+            if p["kind"] != "listing":
+                continue
+            out.append((p, Listing(
+                url=Url(full=p["url"]), title=p["title"], description=p["description"],
+                price=Price(amount=p["price"], currency=p["currency"]),
+                product=Product(brand=p.get("brand_text"), sku=p.get("sku")), seller=Seller(name=p["seller"]),
+                images=[Image(url=u, phash=self.phash(u)) for u in p["images"]])))
+        return out
+
+
+def evaluate_listings(profile: BrandProfile, build: SandboxBuild) -> Metrics:
+    from detectors.counterfeit_listing import ListingScorer
+    from detectors.official_images import OfficialImages
+
+    scorer = ListingScorer(profile, OfficialImages.from_profile(profile))
+    tp = fp = fn = 0
+    for truth, listing in build.listings():
+        finding = scorer.score(listing).finding
+        flagged = finding is not None and finding.verdict == "flagged"
+        counterfeit = truth["label"] == "counterfeit"
+        tp += flagged and counterfeit
+        fp += flagged and not counterfeit
+        fn += counterfeit and not flagged
+    return Metrics.of("counterfeit_listing", tp, fp, fn)
+
+
+def evaluate(profile_path: Path, work_dir: Path, listings_per_marketplace: int = 300) -> list[Metrics]:
+    """Build the sandbox for ``profile_path`` into ``work_dir`` and score every detector on it."""
+    from brandhound.profile import load_profile
+    from sandbox.web import build
+
+    build(profile_path, work_dir, listings_per_marketplace=listings_per_marketplace)
+    profile = load_profile(profile_path)
+    sandbox = SandboxBuild(work_dir)
+    return [evaluate_listings(profile, sandbox)]

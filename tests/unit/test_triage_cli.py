@@ -1,0 +1,69 @@
+"""The triage commands: score-listing, match-image, evaluate (JSON lines out, one per input)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageOps
+
+from brandhound import cli
+from brandhound.profile import load_profile
+from tests.conftest import EXAMPLE_BRAND
+
+PROFILE = load_profile(EXAMPLE_BRAND)
+CUP = next(p for p in PROFILE.products if p.sku == "KST-CUP-001")
+
+
+def run(capsys, *argv: str, stdin: str | None = None, monkeypatch=None) -> tuple[int, list[dict]]:
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = cli.main(list(argv))
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    return code, [json.loads(line) for line in lines]
+
+
+def test_match_image_sees_through_resizing_cropping_mirroring_and_colour(tmp_path, capsys):
+    with Image.open(CUP.images[0]) as img:
+        w, h = img.size
+        copy = ImageOps.mirror(img.convert("RGB")).crop((w // 12, h // 14, w - w // 10, h - h // 12)).resize((w // 3, h // 3))
+        copy = ImageEnhance.Color(copy).enhance(1.6)
+    copy.save(tmp_path / "copy.jpg", quality=40)
+    rng = np.random.default_rng(5)
+    Image.fromarray(rng.integers(0, 255, (200, 300, 3), dtype=np.uint8)).save(tmp_path / "noise.png")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    code, out = run(capsys, "match-image", "--brand", str(EXAMPLE_BRAND),
+                    str(tmp_path / "copy.jpg"), str(tmp_path / "noise.png"), str(tmp_path / "broken.jpg"))
+    assert code == 1  # the broken file
+    copy_line, noise_line, broken_line = out
+    assert copy_line["match"]["sku"] == "KST-CUP-001" and copy_line["match"]["mirrored"] is True
+    assert noise_line["match"] is None and len(noise_line["phash"]) == 16
+    assert "not a readable image" in broken_line["error"]
+
+
+def test_score_listing_flags_a_disguised_cheap_listing_and_clears_a_genuine_one(tmp_path, capsys, monkeypatch):
+    fake = {"title": "Kеstrava Aalto espresso cup 1:1", "price": 6.5, "currency": "EUR", "seller": "bestdeal"}
+    genuine = {"title": "Kestrava Aalto Espresso Cup", "price": 41.0, "currency": "EUR", "seller": "Helsinki Design Shop"}
+    (tmp_path / "fake.json").write_text(json.dumps(fake), encoding="utf-8")
+    code, out = run(capsys, "score-listing", "--brand", str(EXAMPLE_BRAND), str(tmp_path / "fake.json"), "-",
+                    stdin=json.dumps(genuine) + "\n", monkeypatch=monkeypatch)
+    assert code == 0
+    flagged, clear = out
+    assert flagged["verdict"] == "flagged" and flagged["score"] >= flagged["threshold"]
+    assert {"disguised_brand_name", "counterfeit_wording", "price_ratio"} <= {s["name"] for s in flagged["signals"]}
+    assert clear["verdict"] == "clear" and clear["input"] == "stdin line 1"
+
+
+def test_score_listing_names_the_bad_input(tmp_path, capsys):
+    (tmp_path / "bad.json").write_text("{title:", encoding="utf-8")
+    code = cli.main(["score-listing", "--brand", str(EXAMPLE_BRAND), str(tmp_path / "bad.json")])
+    assert code != 0
+    assert "bad.json: not JSON" in capsys.readouterr().err
+
+
+def test_evaluate_prints_precision_recall_and_f1(capsys):
+    code, out = run(capsys, "evaluate", "--listings", "60", "--json")
+    assert code == 0
+    [metrics] = out[0]
+    assert metrics["kind"] == "counterfeit_listing" and metrics["precision"] >= 0.95 and metrics["recall"] >= 0.95
