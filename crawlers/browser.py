@@ -59,6 +59,22 @@ def context_options(ignore_https_errors: bool) -> dict[str, Any]:
     }
 
 
+#: The Playwright context of browser captures over Tor (see ``tor_context_options``).
+TOR_CAPTURE_CONTEXT = "tor_capture"
+
+
+def tor_context_options(socks: tuple[str, int], ignore_https_errors: bool = False) -> dict[str, Any]:
+    """A context whose Chromium goes through Tor's SocksPort (``BRANDHOUND_TOR_BROWSER_SOCKS``).
+
+    Chromium sends host names to a ``socks5://`` proxy unresolved, so onion names (and every
+    subresource's host) are resolved by Tor, not locally. Chromium has no SOCKS authentication:
+    use a SocksPort with ``IsolateDestAddr`` for one circuit per destination. Created on demand
+    by scrapy-playwright from ``meta["playwright_context_kwargs"]`` (TorRouteMiddleware sets it).
+    """
+    host, port = socks
+    return {**context_options(ignore_https_errors), "proxy": {"server": f"socks5://{host}:{port}"}}
+
+
 def should_abort_request(request: PwRequest) -> bool:
     return request.resource_type in BLOCKED_RESOURCE_TYPES
 
@@ -83,6 +99,11 @@ def capture_meta(context: str = "capture") -> dict[str, Any]:
         "playwright_context": context,
         "playwright_page_methods": {"screenshot": PageMethod(settle_and_screenshot)},
     }
+
+
+def tor_capture_meta(socks: tuple[str, int]) -> dict[str, Any]:
+    """``capture_meta`` in the Tor context (TorRouteMiddleware also moves onion captures there)."""
+    return {**capture_meta(TOR_CAPTURE_CONTEXT), "playwright_context_kwargs": tor_context_options(socks)}
 
 
 def screenshot_from(meta: dict[str, Any]) -> bytes | None:

@@ -26,6 +26,10 @@ class Egress:
     allow_private: bool = False
     host_overrides: dict[str, str] = field(default_factory=dict)
     ignore_https_errors: bool = False
+    #: Tor's SocksPort ("127.0.0.1:9050") for .onion and Tor-only hosts; None: such requests are refused.
+    tor_socks: str | None = None
+    #: The SocksPort Chromium uses for browser captures over Tor (one with IsolateDestAddr).
+    tor_browser_socks: str | None = None
 
 
 def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None) -> Settings:
@@ -34,6 +38,10 @@ def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None) -> S
     settings.set("BRANDHOUND_EGRESS_PROXY", egress.proxy, priority="cmdline")
     settings.set("SSRF_ALLOW_PRIVATE", egress.allow_private, priority="cmdline")
     settings.set("BRANDHOUND_HOST_OVERRIDES", egress.host_overrides, priority="cmdline")
+    if egress.tor_socks:
+        settings.set("BRANDHOUND_TOR_SOCKS", egress.tor_socks, priority="cmdline")
+    if egress.tor_browser_socks:
+        settings.set("BRANDHOUND_TOR_BROWSER_SOCKS", egress.tor_browser_socks, priority="cmdline")
     settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch_options(egress.proxy), priority="cmdline")
     settings.set("PLAYWRIGHT_CONTEXTS", {"capture": context_options(egress.ignore_https_errors)}, priority="cmdline")
     for key, value in (overrides or {}).items():

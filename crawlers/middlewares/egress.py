@@ -27,7 +27,9 @@ class EgressProxyMiddleware:
 
     def process_request(self, request: Request) -> None:
         host = urlsplit(request.url).hostname or ""
-        # Onion requests belong to Tor; a request that sets its own proxy keeps it.
-        if "proxy" not in request.meta and not host.endswith(".onion"):
+        # Onion and other Tor-routed requests (meta["tor"]) belong to Tor; a request that sets its own proxy keeps it.
+        if request.meta.get("tor") or host.endswith(".onion"):
+            return None
+        if "proxy" not in request.meta:
             request.meta["proxy"] = self.proxy
         return None

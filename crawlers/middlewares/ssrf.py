@@ -11,7 +11,9 @@ sandbox's hosts file), then the system resolver in a thread. A name that does
 not resolve is refused too: there is nothing to fetch and nothing safe to
 assume. Known limit: a hostile DNS server can answer differently to the
 download a moment later (DNS rebinding); an egress proxy that enforces the
-same rule closes that gap in production.
+same rule closes that gap in production. ``.onion`` names and requests routed
+through Tor (``meta["tor"]``, see tor_route) are never resolved here: Tor
+resolves them at the far end; only literal addresses are checked for them.
 """
 
 from __future__ import annotations
@@ -69,8 +71,14 @@ class SsrfGuardMiddleware:
         host = (parts.hostname or "").lower().rstrip(".")
         if not host:
             self._refuse(request, "no host")
-        if host.endswith(".onion") or self.allow_private:
-            # Onion names are Tor's to resolve, never ours.
+        if host.endswith(".onion") or request.meta.get("tor"):
+            # Onion names, and every Tor-routed name, are Tor's to resolve, never ours: only a
+            # literal address can be checked here.
+            literal = _literal_ip(host)
+            if literal and not self.allow_private and not is_public(literal):
+                self._refuse(request, f"{host} is the non-public address {literal}")
+            return None
+        if self.allow_private:
             return None
         for address in await self._addresses(host):
             if not is_public(address):

@@ -1,0 +1,109 @@
+"""Fixtures for tests that crawl over the sandbox Tor network: two onion services ("shop",
+"forum") in front of tiny HTTP servers on 127.0.0.1, and the network itself (module scope).
+
+Use them with ``from tests.integration.tor_fixtures import onion_sites, tor_network  # noqa: F401``.
+A missing tor fails these fixtures (TorNetworkError), it never skips.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sandbox.tor import TorNetwork
+
+#: Every page says which site served it.
+SITE_PAGES = {
+    "shop": {"/": b"<html><body><h1>Kestrava outlet</h1><a href='/p2'>next</a></body></html>",
+             "/p2": b"<html><body><p>shop page two</p></body></html>",
+             "/p3": b"<html><body><p>shop page three</p></body></html>"},
+    "forum": {"/": b"<html><body><h1>Leaks forum</h1><a href='/p2'>next</a></body></html>",
+              "/p2": b"<html><body><p>forum page two</p></body></html>",
+              "/p3": b"<html><body><p>forum page three</p></body></html>"},
+}
+BIG_BODY_BYTES = 200_000  # /big: larger than the maxsize the tests set
+SLOW_SECONDS = 8.0  # /slow answers only after this long (or when the server stops)
+
+
+class _SiteHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so the crawler's connection pool is exercised
+
+    def do_GET(self):  # noqa: N802
+        path = self.path.split("?", 1)[0]
+        pages = SITE_PAGES[self.server.site]
+        if path == "/big":
+            body = b"x" * BIG_BODY_BYTES
+        elif path == "/slow":
+            self.server.stopping.wait(SLOW_SECONDS)
+            body = b"slow"
+        elif path in pages:
+            body = pages[path]
+        else:
+            self.send_error(404)
+            return
+        self.server.hits.append(path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # aborted downloads (maxsize, timeouts) reset connections on purpose
+
+
+@pytest.fixture(scope="module")
+def onion_sites():
+    """name -> the running HTTP server (``.server_address[1]`` is its port, ``.hits`` its paths)."""
+    servers = {}
+    for name in SITE_PAGES:
+        server = _QuietServer(("127.0.0.1", 0), _SiteHandler)
+        server.site, server.hits, server.stopping = name, [], threading.Event()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers[name] = server
+    yield servers
+    for server in servers.values():
+        server.stopping.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def tor_network(tmp_path_factory, onion_sites):
+    """A started TorNetwork whose onion services "shop" and "forum" serve ``SITE_PAGES``."""
+    net = TorNetwork(tmp_path_factory.mktemp("tor-transport"),
+                     onion_services={name: server.server_address[1] for name, server in onion_sites.items()})
+    net.start(deadline_s=180)
+    print(f"\ntor network: bootstrapped in {net.bootstrap_seconds:.1f} s, "
+          f"onions reachable in {net.onion_ready_seconds:.1f} s")
+    yield net
+    net.stop()
+
+
+def poll(fn: Callable[[], Any], deadline_s: float, what: str, interval: float = 0.2) -> Any:
+    """fn() until it returns something truthy (its exceptions count as 'not yet'), within the deadline."""
+    deadline = time.monotonic() + deadline_s
+    last: object = None
+    while True:
+        try:
+            result = fn()
+            if result:
+                return result
+            last = result
+        except Exception as exc:  # noqa: BLE001 - reported below
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {deadline_s} s (last: {last!r})")
+        time.sleep(interval)
