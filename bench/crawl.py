@@ -239,7 +239,7 @@ def child_main(spec_path: str) -> int:
     if spec["side"] == "bare":
         settings = Settings()
         settings.setdict(spec["settings"], priority="cmdline")
-        process = CrawlerProcess(settings, install_root_handler=True)
+        process = CrawlerProcess(settings)
         crawler = process.create_crawler(BareMarketSpider)
         kwargs: dict[str, Any] = {"start_urls": spec["start_urls"], "proxy": spec["proxy"],
                                   "listings": spec.get("listings", True)}
@@ -248,7 +248,7 @@ def child_main(spec_path: str) -> int:
         from sandbox.egress import sandbox_egress
 
         egress = sandbox_egress({"ground_truth": spec["ground_truth"], "proxy_url": spec["proxy"]})
-        process = CrawlerProcess(crawl_settings(egress, spec["settings"]), install_root_handler=True)
+        process = CrawlerProcess(crawl_settings(egress, spec["settings"]))
         crawler = process.create_crawler(spec["spider"])
         kwargs = {"brand": spec["brand"], "seeds": spec["seeds"], "job_id": spec["job_id"]}
     probe = Probe(crawler, spec.get("progress"))

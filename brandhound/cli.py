@@ -266,13 +266,28 @@ def cmd_sandbox_tor_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if state["running"] else 1
 
 
+ONION_SPIDERS = ("onion_market", "onion_forum")
+SPIDERS = ("marketplace", "surface", "paste", *ONION_SPIDERS)
+
+
 def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
     from crawlers.runner import Egress, run_crawl
 
     load_profile(args.brand)  # a bad profile fails here, with its message, before any crawl starts
-    egress = Egress(proxy=os.environ.get("BRANDHOUND_EGRESS_PROXY") or None)
+    egress = Egress(proxy=os.environ.get("BRANDHOUND_EGRESS_PROXY") or None,
+                    tor_socks=args.tor_socks or None, tor_browser_socks=args.tor_browser_socks or None)
     seeds = list(args.seed)
-    if args.sandbox:
+    if args.sandbox and args.spider in ONION_SPIDERS:
+        from sandbox.egress import onion_egress, onion_seeds
+        from sandbox.onion import daemon as onion_daemon
+
+        try:
+            state = onion_daemon.up(settings.home, profile_path=args.brand)
+        except onion_daemon.SandboxError as exc:
+            raise ConfigError(f"onion sandbox: {exc}") from None
+        egress = onion_egress(state)
+        seeds = seeds or onion_seeds(state, args.spider)
+    elif args.sandbox:
         from sandbox.egress import sandbox_egress
 
         state = _sandbox_up(settings, args)
@@ -508,10 +523,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     crawl = add(sub, "crawl", cmd_crawl, "run one spider for a brand and index what it finds")
     crawl.add_argument("--brand", required=True, help="brand profile YAML file")
-    crawl.add_argument("--spider", required=True, choices=["marketplace", "surface", "paste"])
+    crawl.add_argument("--spider", required=True, choices=SPIDERS)
+    crawl.add_argument("--tor-socks", default=os.environ.get("BRANDHOUND_TOR_SOCKS", ""), metavar="HOST:PORT",
+                       help="Tor SocksPort for .onion and Tor-only hosts (default $BRANDHOUND_TOR_SOCKS; unset: refused)")
+    crawl.add_argument("--tor-browser-socks", default=os.environ.get("BRANDHOUND_TOR_BROWSER_SOCKS", ""),
+                       metavar="HOST:PORT", help="SocksPort for browser captures over Tor (one with IsolateDestAddr)")
     crawl.add_argument("--seed", action="append", default=[], metavar="URL", help="start URL or domain (repeatable)")
     crawl.add_argument("--job-id", help="id recorded on every document (default: generated)")
-    crawl.add_argument("--sandbox", action="store_true", help="crawl the sandbox web (started if needed)")
+    crawl.add_argument("--sandbox", action="store_true",
+                       help="crawl the sandbox web, or for onion spiders the onion sandbox (started if needed)")
     crawl.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting (repeatable)")
     sandbox_options(crawl)
 

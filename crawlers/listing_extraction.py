@@ -185,6 +185,8 @@ _PRICE_HINT = re.compile(r"price|hinta|precio|preço|preco|cena|prix|preis|amoun
 _SELLER_HINT = re.compile(r"seller|vendor|myyj|vendedor|sprzedaw|shop-name|store-name", re.I)
 _SHIPS_HINT = re.compile(r"ships from|shipped from|lähetetään|envío desde|enviado de|wysyłka z", re.I)
 _QTY_HINT = re.compile(r"quantity|available|määrä|cantidad|quantidade|ilość|stock", re.I)
+_TITLE_HINT = re.compile(r"title|name|otsikko|titulo|tytul", re.I)
+_TITLE_SUFFIX = re.compile(r"\s+(?:\||–|—|::|·|-)\s+")
 _SKIP_IMG = re.compile(r"logo|icon|sprite|avatar|badge|pixel|tracking|banner|flag", re.I)
 
 
@@ -202,8 +204,13 @@ def _visible(doc: Any, base: str, into: ExtractedListing) -> None:
         h1 = doc.xpath("//h1")
         title = _el_text(h1[0]) if h1 else None
         if not title:
+            # A heading marked as the item's title or name; failing that the document title, without
+            # the " | Site" / " :: Market" suffix sites append to it.
+            named = [el for el in doc.xpath("//h2|//h3|//*[@itemprop='name']") if _TITLE_HINT.search(_attr_text(el))]
+            title = _el_text(named[0]) if named else None
+        if not title:
             t = doc.xpath("//title")
-            title = _el_text(t[0]).split(" | ")[0].split(" – ")[0].strip() if t else None
+            title = _TITLE_SUFFIX.split(_el_text(t[0]))[0].strip() if t else None
         _fill(into, {"title": title or None}, "html")
     if into.price is None:
         for el in doc.xpath("//*[@itemprop or @data-price or @class or @id]"):
@@ -229,7 +236,7 @@ def _visible(doc: Any, base: str, into: ExtractedListing) -> None:
                     break
     if not into.description:
         meta = doc.xpath("//meta[@name='description']/@content")
-        desc = doc.xpath("//*[@itemprop='description' or contains(@class,'description')]")
+        desc = doc.xpath("//*[@itemprop='description' or contains(@class,'description') or contains(@class,'desc')]")
         into.description = (_el_text(desc[0]) if desc else None) or (" ".join(meta[0].split()) if meta else None)
     for label_re, attr in ((_SHIPS_HINT, "ships_from"), (_QTY_HINT, "quantity")):
         if getattr(into, attr) is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from price_parser import Price as ParsedPrice
 
 from brandhound.currencies import ISO_4217
@@ -34,10 +36,16 @@ def currency_code(symbol: str | None, *, tld: str | None = None, hint: str | Non
     return None
 
 
+_CRYPTO_AMOUNT = re.compile(r"(?:₿\s*)?\d[\d.,]*\s*(?:BTC|XBT|XMR|ETH|LTC|USDT|sats?)\b|₿\s*\d[\d.,]*", re.I)
+_DIGIT = re.compile(r"\d")
+
+
 def parse_price(text: str | None, *, currency_hint: str | None = None, tld: str | None = None) -> tuple[float | None, str | None]:
     """``(amount, ISO currency)`` from shown text such as ``"1 299,00 zł"`` or ``"R$ 120,00"``."""
     if not text:
         return None, None
-    parsed = ParsedPrice.fromstring(text[:200], currency_hint=currency_hint)
+    # Dark-web markets show a crypto amount beside (or before) the fiat price: the fiat one is the price.
+    fiat = _CRYPTO_AMOUNT.sub(" ", text[:200])
+    parsed = ParsedPrice.fromstring(fiat if _DIGIT.search(fiat) else text[:200], currency_hint=currency_hint)
     amount = float(parsed.amount) if parsed.amount is not None else None
     return amount, currency_code(parsed.currency, tld=tld, hint=currency_hint)

@@ -63,7 +63,7 @@ def run_crawl(spider: str, brand: Path, seeds: list[str], egress: Egress, *, job
               overrides: dict[str, Any] | None = None, spider_args: dict[str, Any] | None = None) -> dict[str, Any]:
     # Scrapy owns logging in a crawl process: one handler, its format, its level.
     logging.getLogger().handlers.clear()
-    process = CrawlerProcess(crawl_settings(egress, overrides), install_root_handler=True)
+    process = CrawlerProcess(crawl_settings(egress, overrides))
     crawler = process.create_crawler(spider)
     process.crawl(crawler, brand=str(brand), seeds=seeds, job_id=job_id, **(spider_args or {}))
     process.start()

@@ -110,3 +110,20 @@ def test_price_found_by_a_class_in_the_page_language():
     html = '<h1>Kesstrava rocket poster</h1><span class="hinta">21,99 €</span><p class="myyja">Myyjä: halpis</p>'
     got = extract_listing(html, "https://torimarket.fi/ilmoitus/1")
     assert (got.price, got.currency, got.seller) == (21.99, "EUR", "halpis")
+
+
+@pytest.mark.parametrize("text, amount, currency", [
+    ("€29.50 (0.00050 BTC)", 29.5, "EUR"),
+    ("0.00086 BTC (≈ $54.50)", 54.5, "USD"),
+    ("$11.00 (0.067 XMR)", 11.0, "USD"),
+])
+def test_crypto_amounts_beside_a_fiat_price_are_not_the_price(text, amount, currency):
+    assert parse_price(text) == (amount, currency)
+
+
+def test_title_from_a_marked_heading_or_the_document_title_without_the_site_suffix():
+    marked = "<html><head><title>Cup :: DarkBazaar</title></head><body><h2 class='title'>Kestrava cup 1:1</h2>" \
+             "<td class='price'>€9.00</td></body></html>"
+    assert extract_listing(marked, "http://x.onion/listing/1").title == "Kestrava cup 1:1"
+    bare = "<html><head><title>Kestrava cup 1:1 :: DarkBazaar</title></head><body><td class='price'>€9.00</td></body></html>"
+    assert extract_listing(bare, "http://x.onion/listing/1").title == "Kestrava cup 1:1"
