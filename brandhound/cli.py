@@ -414,6 +414,19 @@ def cmd_match_image(args: argparse.Namespace, settings: Settings) -> int:
     return status
 
 
+def cmd_permute_domain(args: argparse.Namespace, settings: Settings) -> int:
+    from detectors.domain_cli import permute_domain_command
+
+    return permute_domain_command(args.domain, args.kind or None)
+
+
+def cmd_score_domain(args: argparse.Namespace, settings: Settings) -> int:
+    from detectors.domain_cli import score_domain_command
+
+    domains = "-" if args.domain in ([], ["-"]) else args.domain
+    return score_domain_command(args.brand, domains, args.threshold)
+
+
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     import tempfile
 
@@ -546,6 +559,14 @@ def build_parser() -> argparse.ArgumentParser:
     match = add(sub, "match-image", cmd_match_image, "match images against the brand's official photos and logos; JSON lines out")
     match.add_argument("--brand", required=True, help="brand profile (YAML)")
     match.add_argument("image", nargs="+", help="image files")
+    permute = add(sub, "permute-domain", cmd_permute_domain,
+                  "generate look-alike domains of a domain (every dnstwist permutation kind); JSON lines out")
+    permute.add_argument("domain", help="a domain, e.g. kestrava.com")
+    permute.add_argument("--kind", action="append", help="only this permutation kind (repeatable)")
+    score_domain = add(sub, "score-domain", cmd_score_domain, "score domains as look-alikes of the brand's; JSON lines out")
+    score_domain.add_argument("--brand", required=True, help="brand profile (YAML)")
+    score_domain.add_argument("--threshold", type=float, help="verdict threshold (default: the profile's)")
+    score_domain.add_argument("domain", nargs="*", help="domains or URLs, or - (or nothing) for one per line on stdin")
     evaluate = add(sub, "evaluate", cmd_evaluate, "score every detector against the sandbox ground truth: precision, recall, F1")
     evaluate.add_argument("--brand", default=example, help="brand profile the sandbox imitates (default: the example brand)")
     evaluate.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")

@@ -67,3 +67,12 @@ def test_evaluate_prints_precision_recall_and_f1(capsys):
     assert code == 0
     [metrics] = out[0]
     assert metrics["kind"] == "counterfeit_listing" and metrics["precision"] >= 0.95 and metrics["recall"] >= 0.95
+
+
+def test_permute_domain_and_score_domain_from_the_command_line(capsys, monkeypatch):
+    code, out = run(capsys, "permute-domain", "kestrava.com", "--kind", "omission")
+    assert code == 0 and {"domain": "kestrva.com", "punycode": "kestrva.com", "kind": "omission"} in out
+    code, out = run(capsys, "score-domain", "--brand", str(EXAMPLE_BRAND), "-",
+                    stdin="kestrava-outlet.shop\nkestrava.com\n", monkeypatch=monkeypatch)
+    assert code == 0
+    assert [(o["domain"], o["verdict"]) for o in out] == [("kestrava-outlet.shop", "flagged"), ("kestrava.com", "clear")]
