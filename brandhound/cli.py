@@ -275,7 +275,8 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
 
     load_profile(args.brand)  # a bad profile fails here, with its message, before any crawl starts
     egress = Egress(proxy=os.environ.get("BRANDHOUND_EGRESS_PROXY") or None,
-                    tor_socks=args.tor_socks or None, tor_browser_socks=args.tor_browser_socks or None)
+                    tor_socks=args.tor_socks or None, tor_browser_socks=args.tor_browser_socks or None,
+                    tor_control=args.tor_control or None, tor_control_cookie=args.tor_control_cookie or None)
     seeds = list(args.seed)
     if args.sandbox and args.spider in ONION_SPIDERS:
         from sandbox.egress import onion_egress, onion_seeds
@@ -541,6 +542,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Tor SocksPort for .onion and Tor-only hosts (default $BRANDHOUND_TOR_SOCKS; unset: refused)")
     crawl.add_argument("--tor-browser-socks", default=os.environ.get("BRANDHOUND_TOR_BROWSER_SOCKS", ""),
                        metavar="HOST:PORT", help="SocksPort for browser captures over Tor (one with IsolateDestAddr)")
+    crawl.add_argument("--tor-control", default=os.environ.get("BRANDHOUND_TOR_CONTROL", ""), metavar="HOST:PORT",
+                       help="Tor's ControlPort, for NEWNYM when an onion site keeps failing (default $BRANDHOUND_TOR_CONTROL)")
+    crawl.add_argument("--tor-control-cookie", default=os.environ.get("BRANDHOUND_TOR_CONTROL_COOKIE", ""), metavar="FILE",
+                       help="the ControlPort's authentication cookie file")
     crawl.add_argument("--seed", action="append", default=[], metavar="URL", help="start URL or domain (repeatable)")
     crawl.add_argument("--job-id", help="id recorded on every document (default: generated)")
     crawl.add_argument("--sandbox", action="store_true",

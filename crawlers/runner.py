@@ -30,6 +30,9 @@ class Egress:
     tor_socks: str | None = None
     #: The SocksPort Chromium uses for browser captures over Tor (one with IsolateDestAddr).
     tor_browser_socks: str | None = None
+    #: Tor's ControlPort ("127.0.0.1:9051") and its cookie file, for NEWNYM when a site keeps failing.
+    tor_control: str | None = None
+    tor_control_cookie: str | None = None
 
 
 def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None) -> Settings:
@@ -42,6 +45,9 @@ def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None) -> S
         settings.set("BRANDHOUND_TOR_SOCKS", egress.tor_socks, priority="cmdline")
     if egress.tor_browser_socks:
         settings.set("BRANDHOUND_TOR_BROWSER_SOCKS", egress.tor_browser_socks, priority="cmdline")
+    if egress.tor_control:
+        settings.set("BRANDHOUND_TOR_CONTROL", egress.tor_control, priority="cmdline")
+        settings.set("BRANDHOUND_TOR_CONTROL_COOKIE", egress.tor_control_cookie or "", priority="cmdline")
     settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch_options(egress.proxy), priority="cmdline")
     settings.set("PLAYWRIGHT_CONTEXTS", {"capture": context_options(egress.ignore_https_errors)}, priority="cmdline")
     for key, value in (overrides or {}).items():

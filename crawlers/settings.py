@@ -43,6 +43,7 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # Before the SSRF guard: .onion and Tor-only hosts go over Tor (meta["tor"]) or are refused.
     "crawlers.middlewares.tor_route.TorRouteMiddleware": 40,
+    "crawlers.middlewares.tor_circuits.TorCircuitRenewalMiddleware": 560,
     # First: nothing, not even a redirect, leaves for an internal address.
     "crawlers.middlewares.ssrf.SsrfGuardMiddleware": 50,
     # Sees a redirect before Scrapy's RedirectMiddleware (600) follows it.
@@ -67,6 +68,13 @@ BRANDHOUND_EGRESS_PROXY = None
 BRANDHOUND_TOR_SOCKS = ""
 BRANDHOUND_TOR_ONLY_HOSTS: list[str] = []
 BRANDHOUND_TOR_BROWSER_SOCKS = ""
+# A site failing this many times in a row gets new circuits; after this many renewals, NEWNYM
+# through the ControlPort when one is configured (crawlers.middlewares.tor_circuits).
+BRANDHOUND_TOR_RENEW_AFTER = 3
+BRANDHOUND_TOR_NEWNYM_AFTER = 2
+BRANDHOUND_TOR_CONTROL = ""
+BRANDHOUND_TOR_CONTROL_COOKIE = ""
+BRANDHOUND_TOR_CONTROL_PASSWORD = ""
 SSRF_ALLOW_PRIVATE = False
 BRANDHOUND_HOST_OVERRIDES: dict[str, str] = {}
 BRANDHOUND_IMAGE_MAX_BYTES = 10 * 1024 * 1024

@@ -29,7 +29,8 @@ def onion_egress(state: dict[str, Any]) -> Egress:
     """The egress for a running onion sandbox (``sandbox.onion.daemon.up``'s state): its Tor client's
     SocksPorts, one with per-credential isolation for the crawler, one per destination for Chromium."""
     return Egress(tor_socks=f"127.0.0.1:{state['client_socks_port']}",
-                  tor_browser_socks=f"127.0.0.1:{state['browser_socks_port']}")
+                  tor_browser_socks=f"127.0.0.1:{state['browser_socks_port']}",
+                  tor_control=f"127.0.0.1:{state['control_port']}", tor_control_cookie=state.get("control_cookie_path"))
 
 
 def onion_seeds(state: dict[str, Any], spider: str) -> list[str]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,6 +103,29 @@ def isolation_key(host: str, job_id: str) -> str:
     return f"bh-{digest[:24]}"
 
 
+class CircuitBook:
+    """Per crawl: each onion site's circuit generation (part of its SOCKS isolation key)."""
+
+    _per_crawler: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self) -> None:
+        self.generations: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> CircuitBook:
+        book = cls._per_crawler.get(crawler)
+        if book is None:
+            book = cls._per_crawler[crawler] = cls()
+        return book
+
+    def generation(self, site: str) -> int:
+        return self.generations.get(site, 0)
+
+    def renew(self, site: str) -> int:
+        self.generations[site] = self.generation(site) + 1
+        return self.generations[site]
+
+
 class TorRouteMiddleware:
     def __init__(self, crawler: Crawler, socks: tuple[str, int] | None, tor_only_hosts: list[str],
                  browser_socks: tuple[str, int] | None = None):
@@ -156,8 +180,10 @@ class TorRouteMiddleware:
         why = ".onion hosts" if is_onion(host) else ("Tor-only hosts" if self.is_tor_only(host) else "requests marked tor")
         if self.socks is None:
             self._refuse(request, f"{why} are only fetched through Tor and BRANDHOUND_TOR_SOCKS is not set")
-        request.meta["tor"] = {"socks": self.socks, "username": isolation_key(host, self.job_id()),
-                               "password": SOCKS_PASSWORD}
+        # A site that kept failing has been given a new circuit generation (tor_circuits): new key, new circuits.
+        generation = CircuitBook.of(self.crawler).generation(site_of(host))
+        job = self.job_id() if generation == 0 else f"{self.job_id()}#{generation}"
+        request.meta["tor"] = {"socks": self.socks, "username": isolation_key(host, job), "password": SOCKS_PASSWORD}
         # No HTTP proxy, ever: None also stops HttpProxyMiddleware from applying *_proxy env variables.
         request.meta["proxy"] = None
         if request.meta.get("playwright"):
