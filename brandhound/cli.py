@@ -428,6 +428,12 @@ def cmd_score_domain(args: argparse.Namespace, settings: Settings) -> int:
     return score_domain_command(args.brand, domains, args.threshold)
 
 
+def cmd_scan_leaks(args: argparse.Namespace, settings: Settings) -> int:
+    from detectors.leak_cli import scan_leaks_command
+
+    return scan_leaks_command(args.brand, args.source, settings)
+
+
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     import tempfile
 
@@ -572,6 +578,10 @@ def build_parser() -> argparse.ArgumentParser:
     score_domain.add_argument("--brand", required=True, help="brand profile (YAML)")
     score_domain.add_argument("--threshold", type=float, help="verdict threshold (default: the profile's)")
     score_domain.add_argument("domain", nargs="*", help="domains or URLs, or - (or nothing) for one per line on stdin")
+    scan = add(sub, "scan-leaks", cmd_scan_leaks, "scan a dump (file or -) for the brand's leaked credentials, "
+               "cards and secrets, as a stream; JSON lines out, secrets masked")
+    scan.add_argument("--brand", required=True, help="brand profile (YAML)")
+    scan.add_argument("source", help="a file, or - for standard input")
     evaluate = add(sub, "evaluate", cmd_evaluate, "score every detector against the sandbox ground truth: precision, recall, F1")
     evaluate.add_argument("--brand", default=example, help="brand profile the sandbox imitates (default: the example brand)")
     evaluate.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")

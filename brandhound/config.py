@@ -10,7 +10,10 @@ change. Secrets are read from the environment or from files named by
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +26,56 @@ LOCAL_ES_PORT = 9200
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+#: Shortest accepted ``BRANDHOUND_HMAC_KEY``: the keyed hashes of leaked secrets are only as
+#: strong as the key, and a short key can be guessed from them.
+MIN_HMAC_KEY_LENGTH = 32
+_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class HmacKey:
+    """The key leaked secrets are hashed with (HMAC-SHA256), and its id for rotation."""
+
+    key: bytes = field(repr=False)
+    id: str
+
+
+def _hmac_key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:12]
+
+
+def _generated_key(path: Path) -> bytes:
+    """The per-home key in ``path``, created once (mode 0600) if it does not exist yet."""
+    try:
+        return path.read_bytes().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # not made yet (or its directory cannot be): creating it says what is wrong
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the generated HMAC key ({exc.strerror}); set BRANDHOUND_HMAC_KEY_FILE"
+        ) from exc
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_hex(32).encode("ascii") + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # atomic, and never replaces a key another process made first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot create the HMAC key file ({exc.strerror}); set BRANDHOUND_HMAC_KEY_FILE"
+        ) from exc
 
 
 def _default_home() -> Path:
@@ -93,6 +146,20 @@ class Settings:
     local_node: LocalNodeSettings
     spool_dir: Path
     evidence_dir: Path
+    #: ``BRANDHOUND_HMAC_KEY`` or the content of ``BRANDHOUND_HMAC_KEY_FILE``; see :meth:`hmac_key`.
+    hmac_key_value: str | None = field(default=None, repr=False)
+    hmac_key_id: str | None = None
+
+    @property
+    def hmac_key_file(self) -> Path:
+        """Where the generated key lives when no key is configured."""
+        return self.home / "keys" / "hmac.key"
+
+    def hmac_key(self) -> HmacKey:
+        """The configured HMAC key, else the home's generated key (made on first use, mode 0600),
+        so that a secret seen again in a later run hashes the same."""
+        key = self.hmac_key_value.encode("utf-8") if self.hmac_key_value else _generated_key(self.hmac_key_file)
+        return HmacKey(key=key, id=self.hmac_key_id or _hmac_key_id(key))
 
     @property
     def es_is_local_node(self) -> bool:
@@ -153,4 +220,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     )
     spool = Path(env.get("BRANDHOUND_SPOOL_DIR") or home / "spool")
     evidence = Path(env.get("BRANDHOUND_EVIDENCE_DIR") or home / "evidence")
-    return Settings(home=home, es=es, local_node=local, spool_dir=spool, evidence_dir=evidence)
+    hmac_key = _secret(env, "BRANDHOUND_HMAC_KEY")
+    if hmac_key is not None and len(hmac_key) < MIN_HMAC_KEY_LENGTH:
+        raise ConfigError(f"BRANDHOUND_HMAC_KEY: too short; use at least {MIN_HMAC_KEY_LENGTH} random characters")
+    key_id = env.get("BRANDHOUND_HMAC_KEY_ID") or None
+    if key_id is not None and not _KEY_ID.match(key_id):
+        raise ConfigError(f"BRANDHOUND_HMAC_KEY_ID={key_id!r}: expected 1-64 letters, digits, '.', '_' or '-'")
+    return Settings(home=home, es=es, local_node=local, spool_dir=spool, evidence_dir=evidence,
+                    hmac_key_value=hmac_key, hmac_key_id=key_id)

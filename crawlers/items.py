@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from brandhound.items import Finding, Listing, Page, Site
+from brandhound.items import Finding, Leak, Listing, Page, Site
 
 
 @dataclass
@@ -24,3 +24,5 @@ class Capture:
     #: Text of a dump for the leak detectors; never indexed or stored as is.
     dump_text: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    #: Leak documents the leak detector found in ``dump_text`` (masked and hashed), for indexing.
+    leaks: list[Leak] = field(default_factory=list)

@@ -95,6 +95,61 @@ def evaluate_listings(profile: BrandProfile, build: SandboxBuild) -> Metrics:
     return Metrics.of("counterfeit_listing", tp, fp, fn)
 
 
+def evaluate_domains(profile: BrandProfile, build: SandboxBuild) -> Metrics:
+    """Look-alike domain scores of every sandbox site: fake stores and phishing sites flagged,
+    the official site and legitimate ones (resellers, reviews, news) not."""
+    from detectors.domain_similarity import DomainScorer
+
+    scorer = DomainScorer.from_profile(profile)
+    tp = fp = fn = 0
+    for site in (p for p in build.truth["pages"] if p["kind"] == "site"):
+        flagged = scorer.score(site["domain"]).verdict(profile.threshold) == "flagged"
+        bad = site["label"] in ("fake_store", "phishing")
+        tp += flagged and bad
+        fp += flagged and not bad
+        fn += bad and not flagged
+    return Metrics.of("lookalike_domain", tp, fp, fn)
+
+
+LEAK_KINDS = ("credential_leak", "card_leak", "secret_leak")
+
+
+def evaluate_leaks(profile: BrandProfile, build: SandboxBuild) -> list[Metrics]:
+    """The leak detector on every labelled paste: a flagged finding must be a labelled corporate
+    credential, brand card or secret (matched by account and keyed hash), and all of them found."""
+    import secrets as random
+
+    from brandhound.config import HmacKey
+    from brandhound.items import Page
+    from crawlers.items import Capture
+    from detectors.leak_detector import LeakDetector
+    from detectors.secret_masking import keyed_hash
+
+    key = HmacKey(key=random.token_bytes(32), id="evaluation")  # never stored: only compares hashes
+    detector = LeakDetector(profile=profile, key=key)
+    counts = {kind: [0, 0, 0] for kind in LEAK_KINDS}
+    for page in (p for p in build.truth["pages"] if p["kind"] == "paste"):
+        expected = {
+            "credential_leak": {(c["user"].lower(), keyed_hash(c["password"], key)) for c in page["credentials"] if c["corporate"]},
+            "card_leak": {("", keyed_hash(c["number"], key)) for c in page["cards"] if c["luhn_valid"] and c["in_brand_bin"]},
+            "secret_leak": {("", keyed_hash(s["value"], key)) for s in page["secrets"]},
+        }
+        capture = Capture(page=Page(url=Url(full=page["url"])), dump_text=build.body(page["url"]).decode("utf-8", "replace"))
+        findings = detector.detect(capture)
+        leaks = {leak.doc_id(): leak for leak in capture.leaks}
+        got: dict[str, set] = {kind: set() for kind in LEAK_KINDS}
+        for f in findings:
+            if f.verdict == "flagged" and f.kind in got:
+                leak = leaks[f.subject.id]
+                account = ((leak.user.email or leak.user.name or "") if leak.user else "").lower()
+                got[f.kind].add((account, leak.secret.hmac))
+        for kind in LEAK_KINDS:
+            counts[kind][0] += len(got[kind] & expected[kind])
+            counts[kind][1] += len(got[kind] - expected[kind])
+            counts[kind][2] += len(expected[kind] - got[kind])
+    return [Metrics.of(kind, *counts[kind]) for kind in LEAK_KINDS]
+
+
 def evaluate(profile_path: Path, work_dir: Path, listings_per_marketplace: int = 300) -> list[Metrics]:
     """Build the sandbox for ``profile_path`` into ``work_dir`` and score every detector on it."""
     from brandhound.profile import load_profile
@@ -103,4 +158,4 @@ def evaluate(profile_path: Path, work_dir: Path, listings_per_marketplace: int =
     build(profile_path, work_dir, listings_per_marketplace=listings_per_marketplace)
     profile = load_profile(profile_path)
     sandbox = SandboxBuild(work_dir)
-    return [evaluate_listings(profile, sandbox)]
+    return [evaluate_listings(profile, sandbox), evaluate_domains(profile, sandbox), *evaluate_leaks(profile, sandbox)]

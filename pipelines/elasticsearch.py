@@ -4,6 +4,11 @@ Documents are buffered and sent in bulk from a worker thread, so the crawl
 never waits on Elasticsearch; while Elasticsearch is unreachable they go to
 the spool (``BRANDHOUND_SPOOL_DIR/crawl-<spider>``) and are replayed by the
 next flush or the next run. Counts land in the crawl stats.
+
+Leaks are merged with what is already known of them (first seen, last seen,
+sightings, sources): with the copy indexed earlier in this crawl, else with
+the indexed document. While Elasticsearch is down a leak is spooled as seen
+here, and its earlier sightings are then overwritten when the spool replays.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from twisted.internet.threads import deferToThread
 
 from brandhound import cluster
 from brandhound.config import load_settings
+from brandhound.items import Leak
+from brandhound.mapping import index_name, to_document
 from brandhound.store import Store, open_store
 from crawlers.items import Capture
+from detectors.leak_detector import merge_leak
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +36,8 @@ class ElasticsearchPipeline:
         self.crawler = crawler
         self.store = store
         self._flushing = False
+        # The leaks of this crawl as last indexed: merged here, so two captures of one leak never race.
+        self._leaks: dict[str, Leak] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ElasticsearchPipeline:
@@ -59,6 +69,9 @@ class ElasticsearchPipeline:
             store.add(site)
         for finding in item.findings:
             store.add(finding)
+        if item.leaks:
+            for leak in await maybe_deferred_to_future(deferToThread(self._merged_leaks, item.leaks)):
+                store.add(leak)
         if store.batch_full() and not self._flushing:
             self._flushing = True
             try:
@@ -66,6 +79,23 @@ class ElasticsearchPipeline:
             finally:
                 self._flushing = False
         return item
+
+    def _merged_leaks(self, leaks: list[Leak]) -> list[Leak]:
+        unknown = [leak.doc_id() for leak in leaks if leak.doc_id() not in self._leaks]
+        indexed: dict[str, dict] = {}
+        if unknown:
+            try:
+                docs = self.store.client.mget(index=index_name(self.store.index_prefix, Leak), ids=unknown)["docs"]
+                indexed = {d["_id"]: d["_source"] for d in docs if d.get("found")}
+            except Exception as exc:  # down or index missing: the spool keeps what we saw now
+                log.warning("leaks not merged with earlier sightings (%s)", exc)
+        merged = []
+        for leak in leaks:
+            known = self._leaks.get(leak.doc_id())
+            earlier = to_document(known) if known is not None else indexed.get(leak.doc_id())
+            self._leaks[leak.doc_id()] = merge_leak(earlier, leak)
+            merged.append(self._leaks[leak.doc_id()])
+        return merged
 
     async def close_spider(self) -> None:
         await maybe_deferred_to_future(deferToThread(self.store.close))

@@ -40,6 +40,12 @@ def crawl(settings, sandbox_web, spider: str, *extra: str) -> tuple[dict, str]:
     return summary, log
 
 
+def _all(es, settings, kind: str) -> list[dict]:
+    index = f"{settings.es.index_prefix}-{kind}"
+    es.indices.refresh(index=index)
+    return [h["_source"] for h in es.search(index=index, size=10_000, query={"match_all": {}})["hits"]["hits"]]
+
+
 def truth(sandbox_web) -> dict:
     return json.loads(Path(sandbox_web[1]["ground_truth"]).read_text())
 
@@ -224,9 +230,23 @@ def test_paste_dumps_are_fetched_but_never_stored_in_clear(settings, es, sandbox
     for paste in pastes:
         doc = pages[canonicalize(paste["url"])]
         assert len(doc["file"]["hash"]["sha256"]) == 64 and "path" not in doc["file"]
-    everything = json.dumps(list(pages.values())) + log
+    leaks = _all(es, settings, "leaks")
+    findings = _all(es, settings, "findings")
+    everything = json.dumps(list(pages.values())) + json.dumps(leaks) + json.dumps(findings) + log
     for paste in pastes:
         for cred in paste["credentials"]:
             assert cred["password"] not in everything
         for card in paste["cards"]:
             assert card["number"] not in everything
+    # Every corporate credential of the dumps is a leak (the e-mail in clear, the password masked
+    # and keyed-hashed), seen in every paste that holds it; and each has a flagged finding.
+    corporate = {c["user"].lower() for p in pastes for c in p["credentials"] if c["corporate"]}
+    indexed = {(leak["user"]["email"] or "").lower(): leak for leak in leaks if leak["kind"] == "credential"}
+    assert corporate and corporate <= set(indexed), sorted(corporate - set(indexed))[:5]
+    for email in corporate:
+        leak = indexed[email]
+        assert "*" in leak["secret"]["masked"] and len(leak["secret"]["hmac"]) == 64
+        seen_in = {p["url"] for p in pastes for c in p["credentials"] if c["user"].lower() == email}
+        assert len(leak["sources"]) >= 1 and leak["threat"]["indicator"]["sightings"] >= 1, (email, seen_in)
+    flagged = {f["subject"]["id"] for f in findings if f["kind"] == "credential_leak" and f["verdict"] == "flagged"}
+    assert len(flagged) >= 0.95 * len(corporate)

@@ -1,3 +1,5 @@
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,59 @@ def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError, match=message.replace("?", r"\?")) as exc:
         load_settings(env)
     assert str(exc.value)
+
+
+# --------------------------------------------------------------------------- HMAC key for leaked secrets
+
+
+def test_hmac_key_is_generated_once_per_home_with_mode_0600(tmp_path):
+    s = load_settings({"BRANDHOUND_HOME": str(tmp_path)})
+    assert not s.hmac_key_file.exists()  # loading settings has no side effect
+    first = s.hmac_key()
+    path = tmp_path / "keys" / "hmac.key"
+    assert s.hmac_key_file == path and path.is_file()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(first.key) >= 32
+    again = load_settings({"BRANDHOUND_HOME": str(tmp_path)}).hmac_key()
+    assert again == first  # the same key in a later run: repeats are still recognised
+    assert first.id == hashlib.sha256(first.key).hexdigest()[:12]
+    other = load_settings({"BRANDHOUND_HOME": str(tmp_path / "other")}).hmac_key()
+    assert other.key != first.key and other.id != first.id
+    assert first.key.decode() not in repr(first) and first.key.decode() not in repr(s)
+
+
+def test_hmac_key_from_env_or_file_and_explicit_id(tmp_path):
+    value = "k" * 40
+    s = load_settings({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_HMAC_KEY": value})
+    key = s.hmac_key()
+    assert key.key == value.encode() and key.id == hashlib.sha256(value.encode()).hexdigest()[:12]
+    assert not (tmp_path / "keys").exists()
+    assert value not in repr(s)
+    key_file = tmp_path / "hmac"
+    key_file.write_text(value + "\n")
+    s = load_settings({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_HMAC_KEY_FILE": str(key_file),
+                       "BRANDHOUND_HMAC_KEY_ID": "2026-q1"})
+    assert s.hmac_key().key == value.encode() and s.hmac_key().id == "2026-q1"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BRANDHOUND_HMAC_KEY": "short"}, "BRANDHOUND_HMAC_KEY: too short"),
+        ({"BRANDHOUND_HMAC_KEY": "k" * 40, "BRANDHOUND_HMAC_KEY_FILE": "/x"}, "both set"),
+        ({"BRANDHOUND_HMAC_KEY_FILE": "/nonexistent/hmac"}, "BRANDHOUND_HMAC_KEY_FILE=/nonexistent/hmac"),
+        ({"BRANDHOUND_HMAC_KEY_ID": "a b"}, "BRANDHOUND_HMAC_KEY_ID"),
+    ],
+)
+def test_bad_hmac_settings_name_the_variable(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env)
+
+
+def test_unwritable_home_names_the_key_file_variable(tmp_path):
+    # A home below a regular file cannot be created, by root neither (permissions would not stop root).
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    s = load_settings({"BRANDHOUND_HOME": str(blocker / "home")})
+    with pytest.raises(ConfigError, match="BRANDHOUND_HMAC_KEY_FILE"):
+        s.hmac_key()

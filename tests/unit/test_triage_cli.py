@@ -65,8 +65,10 @@ def test_score_listing_names_the_bad_input(tmp_path, capsys):
 def test_evaluate_prints_precision_recall_and_f1(capsys):
     code, out = run(capsys, "evaluate", "--listings", "60", "--json")
     assert code == 0
-    [metrics] = out[0]
-    assert metrics["kind"] == "counterfeit_listing" and metrics["precision"] >= 0.95 and metrics["recall"] >= 0.95
+    metrics = {m["kind"]: m for m in out[0]}
+    assert set(metrics) == {"counterfeit_listing", "lookalike_domain", "credential_leak", "card_leak", "secret_leak"}
+    for m in metrics.values():
+        assert m["true_positives"] > 0 and m["precision"] >= 0.95 and m["recall"] >= 0.95, m
 
 
 def test_permute_domain_and_score_domain_from_the_command_line(capsys, monkeypatch):
@@ -76,3 +78,14 @@ def test_permute_domain_and_score_domain_from_the_command_line(capsys, monkeypat
                     stdin="kestrava-outlet.shop\nkestrava.com\n", monkeypatch=monkeypatch)
     assert code == 0
     assert [(o["domain"], o["verdict"]) for o in out] == [("kestrava-outlet.shop", "flagged"), ("kestrava.com", "clear")]
+
+
+def test_scan_leaks_prints_masked_hits_and_never_the_password(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BRANDHOUND_HOME", str(tmp_path / "home"))
+    dump = tmp_path / "dump.txt"
+    dump.write_text("noise\nanna.k@corp.kestrava.com:Hunter2Secret!\nbob@example.org:whatever1\n", encoding="utf-8")
+    code, out = run(capsys, "scan-leaks", "--brand", str(EXAMPLE_BRAND), str(dump))
+    assert code == 0
+    creds = [o for o in out if o["kind"] == "credential"]
+    assert [c["user"] for c in creds] == ["anna.k@corp.kestrava.com"]
+    assert "Hunter2Secret!" not in json.dumps(out)
