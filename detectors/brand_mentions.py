@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from brandhound.profile import BrandProfile
 
@@ -108,38 +108,45 @@ class BrandMatcher:
         folded, offsets = fold_with_offsets(text)
         tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
         found: dict[str, Mention] = {}
-        for term, squashed, n_tokens in self.brand_terms:
-            best = self._best_window(tokens, squashed, n_tokens)
-            if best is not None and best[0] >= self.brand_similarity:
-                score, start, end = best
-                found[term] = Mention("brand", term, text[offsets[start]:offsets[end - 1] + 1], round(score, 1))
+        windows = self._windows(tokens)
+        if windows and self.brand_terms:
+            # Every window against every brand term in one call (rapidfuzz's C loop, not ours).
+            scores = process.cdist([w[0] for w in windows], [t[1] for t in self.brand_terms], scorer=fuzz.ratio,
+                                   score_cutoff=self.brand_similarity, workers=1)
+            for col, (term, _, _) in enumerate(self.brand_terms):
+                row = int(scores[:, col].argmax())
+                if scores[row, col] >= self.brand_similarity:
+                    _, start, end = windows[row]
+                    found[term] = Mention("brand", term, text[offsets[start]:offsets[end - 1] + 1],
+                                          round(float(scores[row, col]), 1))
         spaced = " ".join(t for t, _, _ in tokens)
-        for term, folded_term in self.product_terms:
-            alignment = fuzz.partial_ratio_alignment(folded_term, spaced, score_cutoff=self.product_similarity)
-            if alignment is not None:
-                found[term] = Mention("product", term, spaced[alignment.dest_start:alignment.dest_end],
-                                      round(alignment.score, 1))
+        product_names = [t[1] for t in self.product_terms]
+        for _, score, i in process.extract(spaced, product_names, scorer=fuzz.partial_ratio,
+                                           score_cutoff=self.product_similarity, limit=None):
+            term, folded_term = self.product_terms[i]
+            alignment = fuzz.partial_ratio_alignment(folded_term, spaced)
+            found[term] = Mention("product", term, spaced[alignment.dest_start:alignment.dest_end], round(score, 1))
         return sorted(found.values(), key=lambda m: (m.kind != "brand", -m.score, m.term))
 
     def mentions_brand(self, text: str | None) -> bool:
         """True when ``text`` names the brand or one of its products (the cheap question of :meth:`mentions`)."""
         return bool(self.mentions(text))
 
-    @staticmethod
-    def _best_window(tokens: list[tuple[str, int, int]], squashed: str, n_tokens: int) -> tuple[float, int, int] | None:
-        """Best similarity of ``squashed`` against runs of 1..n_tokens+1 neighbouring tokens joined.
-        A run much shorter or longer than the term is not tried: it cannot reach the threshold."""
-        best: tuple[float, int, int] | None = None
-        low, high = 0.75 * len(squashed), 1.34 * len(squashed)
+    def _windows(self, tokens: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        """Runs of neighbouring tokens joined (a name split by a hyphen or a space is whole again),
+        as long as some brand term could still match them: (joined, start, end)."""
+        if not self.brand_terms:
+            return []
+        low = 0.75 * min(len(t[1]) for t in self.brand_terms)
+        high = 1.34 * max(len(t[1]) for t in self.brand_terms)
+        longest = max(t[2] for t in self.brand_terms) + 1
+        out = []
         for i in range(len(tokens)):
             joined = ""
-            for j in range(i, min(i + n_tokens + 1, len(tokens))):
+            for j in range(i, min(i + longest, len(tokens))):
                 joined += tokens[j][0]
                 if len(joined) > high:
                     break
-                if len(joined) < low:
-                    continue
-                score = fuzz.ratio(joined, squashed)
-                if best is None or score > best[0]:
-                    best = (score, tokens[i][1], tokens[j][2])
-        return best
+                if len(joined) >= low:
+                    out.append((joined, tokens[i][1], tokens[j][2]))
+        return out

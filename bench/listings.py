@@ -1,0 +1,72 @@
+"""Counterfeit listing scoring throughput with the full brand catalogue.
+
+Builds the example brand's sandbox (``--listings`` per marketplace), takes every labelled
+listing with the pHashes of its photos (``detectors.evaluation.SandboxBuild``), and scores them
+``--rounds`` times with ``ListingScorer`` (brand names through homoglyphs, counterfeit wording in
+every profile language, product recognition over the catalogue, price against MSRP, photo
+matching against every official image variant). Reports listings scored per second (median
+round) and the scorer's set-up time; the verdicts are checked against the ground truth so a
+fast-but-wrong scorer cannot pass.
+
+    .venv/bin/python bench/listings.py [--listings 300] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from brandhound.profile import load_profile  # noqa: E402
+from detectors.counterfeit_listing import ListingScorer  # noqa: E402
+from detectors.evaluation import SandboxBuild  # noqa: E402
+from detectors.official_images import OfficialImages  # noqa: E402
+from sandbox.web import build  # noqa: E402
+
+PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    profile = load_profile(PROFILE)
+    with tempfile.TemporaryDirectory(prefix="bench-listings-") as work:
+        build(PROFILE, Path(work), listings_per_marketplace=args.listings)
+        listings = SandboxBuild(Path(work)).listings()
+    t0 = time.perf_counter()
+    scorer = ListingScorer(profile, OfficialImages.from_profile(profile))
+    setup_s = time.perf_counter() - t0
+    rates, correct = [], 0
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        results = [scorer.score(listing) for _, listing in listings]
+        rates.append(len(listings) / (time.perf_counter() - t0))
+        correct = sum(1 for (truth, _), r in zip(listings, results)
+                      if (r.finding is not None and r.finding.verdict == "flagged") == (truth["label"] == "counterfeit"))
+    rate = statistics.median(rates)
+    accuracy = correct / len(listings)
+    terms = sum(1 + len(p.aliases) for p in profile.products) + len(profile.names) + len(profile.misspellings)
+    result = {"benchmark": "listings", "listings": len(listings), "rounds": args.rounds,
+              "listings_per_s": round(rate, 1), "scorer_setup_s": round(setup_s, 2),
+              "official_image_variants": len(scorer.images.entries) if scorer.images else 0,
+              "catalogue_terms": terms, "verdicts_correct": round(accuracy, 4)}
+    print(json.dumps(result))
+    print(f"| counterfeit listing scoring, {len(listings):,} sandbox listings x {args.rounds} rounds, "
+          f"{terms} catalogue terms, {result['official_image_variants']:,} official image variants | "
+          f"{rate:,.0f} listings/s (set-up {setup_s:.1f} s), verdicts {accuracy:.1%} correct | | | "
+          f"`.venv/bin/python bench/listings.py` |", file=sys.stderr)
+    return 0 if accuracy >= 0.95 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
