@@ -104,8 +104,13 @@ def test_forum_dumps_survive_a_relay_killed_mid_crawl(onion_sandbox, onion_setti
     assert summary["brandhound/dumps/fetched"] >= len(threads)
     pages = [d for d in docs(client, settings, "pages") if d["url"]["domain"] == state["onions"]["forum"]]
     assert all("path" not in d.get("file", {}) for d in pages)  # dumps are hashed, never stored
-    everything = json.dumps(pages) + log
+    leaks = docs(client, settings, "leaks")
+    everything = json.dumps(pages) + json.dumps(leaks) + log
     for thread in threads:
         for dump in thread["dumps"]:
             for cred in dump["credentials"]:
                 assert cred["password"] not in everything
+    # The forum's corporate credentials reach the leak detector through Tor like the paste site's.
+    corporate = {c["email"].lower() for t in threads for d in t["dumps"] for c in d["credentials"] if c["brand_domain"]}
+    found = {(leak.get("user") or {}).get("email", "").lower() for leak in leaks if leak["kind"] == "credential"}
+    assert corporate and corporate <= found, sorted(corporate - found)[:5]
