@@ -17,25 +17,8 @@ import struct
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# RFC 1928 replies, then the ones Tor adds with the ExtendedErrors SocksPort flag (tor(1)).
-REPLIES = {
-    0x01: "general SOCKS server failure",
-    0x02: "connection not allowed by ruleset",
-    0x03: "network unreachable",
-    0x04: "host unreachable",
-    0x05: "connection refused",
-    0x06: "TTL expired (Tor: the circuit or stream timed out)",
-    0x07: "command not supported",
-    0x08: "address type not supported",
-    0xF0: "onion service descriptor can not be found",
-    0xF1: "onion service descriptor is invalid",
-    0xF2: "onion service introduction failed",
-    0xF3: "onion service rendezvous failed",
-    0xF4: "onion service missing client authorization",
-    0xF5: "onion service wrong client authorization",
-    0xF6: "onion service invalid address",
-    0xF7: "onion service introduction timed out",
-}
+# RFC 1928 replies and Tor's ExtendedErrors codes: the crawler's table, so both say the same.
+from crawlers.tor.socks import REPLIES  # noqa: E402
 
 
 class ProxyUnreachableError(ConnectionError):

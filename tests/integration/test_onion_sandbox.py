@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,27 +20,12 @@ from lxml import html as lxml_html
 from sandbox.onion import daemon
 from sandbox.tor import http_get
 from tests.conftest import EXAMPLE_BRAND, ROOT
+from tests.polling import poll
 
 pytestmark = [pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning")]  # stem 1.8's threads
 
 ONION_URL_RE = re.compile(r"^http://[a-z2-7]{56}\.onion/$")
 
-
-def poll(fn: Callable, deadline_s: float, what: str, interval: float = 0.2):
-    """fn() until it returns something truthy (its exceptions count as 'not yet')."""
-    deadline = time.monotonic() + deadline_s
-    last: object = None
-    while True:
-        try:
-            result = fn()
-            if result:
-                return result
-            last = result
-        except Exception as exc:  # noqa: BLE001 - reported below if the deadline passes
-            last = exc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {deadline_s} s (last: {last!r})")
-        time.sleep(interval)
 
 
 def tor_processes(home: Path) -> list[int]:

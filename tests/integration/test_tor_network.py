@@ -12,12 +12,12 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from sandbox.tor import ProxyUnreachableError, TorNetwork, TorNetworkError, daemon, http_get
+from tests.polling import poll
 
 pytestmark = [pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning")]  # stem 1.8's threads
 
@@ -70,22 +70,6 @@ def tor_net(tmp_path_factory, sites):
     yield net
     net.stop()
 
-
-def poll(fn: Callable, deadline_s: float, what: str, interval: float = 0.2):
-    """fn() until it returns something truthy (its exceptions count as 'not yet')."""
-    deadline = time.monotonic() + deadline_s
-    last: object = None
-    while True:
-        try:
-            result = fn()
-            if result:
-                return result
-            last = result
-        except Exception as exc:  # noqa: BLE001 - reported below
-            last = exc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {deadline_s} s (last: {last!r})")
-        time.sleep(interval)
 
 
 def sockets_of(pids: list[int]) -> list[tuple[str, str, str]]:

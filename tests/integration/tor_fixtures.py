@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import http.server
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from sandbox.tor import TorNetwork
+from tests.polling import poll  # noqa: F401  (re-exported for the tests that import it from here)
 
 #: Every page says which site served it.
 SITE_PAGES = {
@@ -91,19 +90,3 @@ def tor_network(tmp_path_factory, onion_sites):
     yield net
     net.stop()
 
-
-def poll(fn: Callable[[], Any], deadline_s: float, what: str, interval: float = 0.2) -> Any:
-    """fn() until it returns something truthy (its exceptions count as 'not yet'), within the deadline."""
-    deadline = time.monotonic() + deadline_s
-    last: object = None
-    while True:
-        try:
-            result = fn()
-            if result:
-                return result
-            last = result
-        except Exception as exc:  # noqa: BLE001 - reported below
-            last = exc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {deadline_s} s (last: {last!r})")
-        time.sleep(interval)
