@@ -33,6 +33,9 @@ class Egress:
     #: Tor's ControlPort ("127.0.0.1:9051") and its cookie file, for NEWNYM when a site keeps failing.
     tor_control: str | None = None
     tor_control_cookie: str | None = None
+    #: RDAP bootstrap (file or URL) and the CA bundle its servers' certificates chain to; None: the defaults.
+    rdap_bootstrap: str | None = None
+    rdap_ca_bundle: str | None = None
 
 
 def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None) -> Settings:
@@ -45,6 +48,10 @@ def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None) -> S
         settings.set("BRANDHOUND_TOR_SOCKS", egress.tor_socks, priority="cmdline")
     if egress.tor_browser_socks:
         settings.set("BRANDHOUND_TOR_BROWSER_SOCKS", egress.tor_browser_socks, priority="cmdline")
+    if egress.rdap_bootstrap:
+        settings.set("BRANDHOUND_RDAP_BOOTSTRAP", egress.rdap_bootstrap, priority="cmdline")
+        settings.set("BRANDHOUND_RDAP_CA_BUNDLE", egress.rdap_ca_bundle or "", priority="cmdline")
+        settings.set("BRANDHOUND_RDAP_PROXY", egress.proxy or "", priority="cmdline")
     if egress.tor_control:
         settings.set("BRANDHOUND_TOR_CONTROL", egress.tor_control, priority="cmdline")
         settings.set("BRANDHOUND_TOR_CONTROL_COOKIE", egress.tor_control_cookie or "", priority="cmdline")

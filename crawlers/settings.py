@@ -60,6 +60,7 @@ ITEM_PIPELINES = {
 BRANDHOUND_DETECTORS: list[str] = [
     "detectors.counterfeit_listing.CounterfeitListingDetector",
     "detectors.leak_detector.LeakDetector",
+    "detectors.site_detector.SiteDetector",
 ]
 BRANDHOUND_EGRESS_PROXY = None
 # Tor (crawlers.middlewares.tor_route, docs/tor-transport.md): the Tor client's SocksPort as

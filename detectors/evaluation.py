@@ -111,6 +111,25 @@ def evaluate_domains(profile: BrandProfile, build: SandboxBuild) -> Metrics:
     return Metrics.of("lookalike_domain", tp, fp, fn)
 
 
+def evaluate_sites(profile: BrandProfile, build: SandboxBuild) -> list[Metrics]:
+    """The site detector on every labelled sandbox site, its pages as the surface spider captures them
+    (JavaScript-only ones as rendered) with RDAP facts from the sandbox registry: a site's verdict is
+    its highest-scoring page's; a fake store flagged as phishing counts as a miss of one and a false
+    alarm of the other. Official and legitimate sites must stay clear."""
+    from detectors.official_images import OfficialImages
+    from detectors.site_detector import FAKE_STORE, PHISHING, SiteScorer, sandbox_rdap_client, score_sandbox_sites
+
+    scorer = SiteScorer.from_profile(profile, OfficialImages.from_profile(profile))
+    results = score_sandbox_sites(scorer, build, sandbox_rdap_client(build))
+    metrics = []
+    for kind in (FAKE_STORE, PHISHING):
+        tp = sum(r.predicted == kind and r.truth["label"] == kind for r in results)
+        fp = sum(r.predicted == kind and r.truth["label"] != kind for r in results)
+        fn = sum(r.predicted != kind and r.truth["label"] == kind for r in results)
+        metrics.append(Metrics.of(kind, tp, fp, fn))
+    return metrics
+
+
 LEAK_KINDS = ("credential_leak", "card_leak", "secret_leak")
 
 
@@ -158,4 +177,5 @@ def evaluate(profile_path: Path, work_dir: Path, listings_per_marketplace: int =
     build(profile_path, work_dir, listings_per_marketplace=listings_per_marketplace)
     profile = load_profile(profile_path)
     sandbox = SandboxBuild(work_dir)
-    return [evaluate_listings(profile, sandbox), evaluate_domains(profile, sandbox), *evaluate_leaks(profile, sandbox)]
+    return [evaluate_listings(profile, sandbox), evaluate_domains(profile, sandbox), *evaluate_sites(profile, sandbox),
+            *evaluate_leaks(profile, sandbox)]

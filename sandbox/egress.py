@@ -11,13 +11,17 @@ from crawlers.runner import Egress
 
 def sandbox_egress(state: dict[str, Any]) -> Egress:
     """The egress for a running sandbox (``sandbox.web.daemon.up``'s state, or a SandboxWeb's facts)."""
-    truth = json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
+    truth_path = Path(state["ground_truth"])
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
     return Egress(
         proxy=state["proxy_url"],
         # The sandbox lives on loopback; the SSRF guard must let it through.
         allow_private=True,
         host_overrides={host: "127.0.0.1" for host in truth["proxy_hosts"]},
         ignore_https_errors=True,
+        # Its registry answers RDAP for its domains, over TLS from the sandbox CA.
+        rdap_bootstrap=(truth.get("rdap") or {}).get("bootstrap"),
+        rdap_ca_bundle=str(truth_path.parent / "ca.pem"),
     )
 
 

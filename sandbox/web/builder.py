@@ -16,7 +16,7 @@ from typing import Any
 
 from brandhound.profile import BrandProfile, load_profile
 from sandbox.web import ground_truth as gt
-from sandbox.web import tls
+from sandbox.web import rdap, tls
 from sandbox.web.catalog import Listing, check_wording
 from sandbox.web.fileio import write_json
 from sandbox.web.images import MediaLibrary
@@ -25,10 +25,10 @@ from sandbox.web.markets import MarketSpec, markets_from_profile
 from sandbox.web.money import Rates
 from sandbox.web.output import ROUTES_FILE, Output
 from sandbox.web.pastes import HOST as PASTE_HOST, plan_pastes, write_pastes
-from sandbox.web.surface import SiteWriter, plan_sites
+from sandbox.web.surface import COLLECTORS, SiteWriter, plan_sites
 
 #: Bump when a change of the generator changes its output, so stale builds are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 BUILD_FILE = "build.json"
 
 
@@ -70,6 +70,9 @@ def build(profile_path: str | Path, out_dir: str | Path, *, listings_per_marketp
     SiteWriter(out, profile, media, rates, seed).write(sites)
     pastes = plan_pastes(profile, seed)
     write_pastes(out, pastes)
+    # Every domain above is registered: look-alikes and their collectors recently, the rest long ago.
+    young = [s.host for s in sites if s.label in ("fake_store", "phishing")] + [h for h, _ in COLLECTORS.values()]
+    rdap.write_registry(out, young, [h for h in out.hosts if h not in young and h != rdap.HOST], seed)
     out.save()
 
     truth: dict[str, Any] = {
@@ -77,6 +80,7 @@ def build(profile_path: str | Path, out_dir: str | Path, *, listings_per_marketp
         "seed": seed,
         "listings_per_marketplace": listings_per_marketplace,
         "proxy_hosts": sorted(out.hosts),
+        "rdap": {"server": rdap.BASE_URL, "bootstrap": rdap.BOOTSTRAP_URL},
         "seeds": {
             "marketplace": _market_seeds(profile, placed),
             "surface": [s.root for s in sites],
@@ -95,6 +99,7 @@ def build(profile_path: str | Path, out_dir: str | Path, *, listings_per_marketp
         "key": build_key(profile_path, listings_per_marketplace, seed),
         "profile": str(Path(profile_path).resolve()), "seed": seed,
         "listings_per_marketplace": listings_per_marketplace, "routes": ROUTES_FILE, "paste_host": PASTE_HOST,
+        "rdap_bootstrap": rdap.BOOTSTRAP_URL,
     })
     return truth_path
 

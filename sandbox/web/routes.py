@@ -18,6 +18,7 @@ from typing import Any, Callable, Protocol
 
 from sandbox.web.markets import MarketApp
 from sandbox.web.output import ROUTES_FILE
+from sandbox.web.rdap import RdapApp
 
 #: Host names that mean "the sandbox itself" (health checks, the host list).
 OWN_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", ""})
@@ -55,11 +56,14 @@ class Response:
 
 
 class App(Protocol):
-    def handle(self, path: str, query: str) -> tuple[int, bytes] | None: ...
+    """``(status, body)`` as HTML, or ``(status, body, content type)``; None: not the app's path."""
+
+    def handle(self, path: str, query: str) -> tuple[int, bytes] | tuple[int, bytes, str] | None: ...
 
 
 APPS: dict[str, Callable[[Path, dict[str, Any]], App]] = {
     "market": lambda root, config: MarketApp(root / config["index"]),
+    "rdap": lambda root, config: RdapApp(root / config["index"]),
 }
 
 
@@ -108,8 +112,9 @@ class HostTable:
         if app is not None and req.method in ("GET", "HEAD"):
             answer = app.handle(req.path, req.query)
             if answer is not None:
-                status, html = answer
-                return Response(status, html, [("Content-Type", "text/html; charset=utf-8")])
+                status, body, *content_type = answer
+                return Response(status, body, [("Content-Type", content_type[0] if content_type
+                                                else "text/html; charset=utf-8")])
         return Response(404, b"<!doctype html><title>404 Not Found</title><h1>Not Found</h1>",
                         [("Content-Type", "text/html; charset=utf-8")])
 

@@ -221,6 +221,26 @@ def test_fake_stores_are_captured_in_the_browser(settings, es, sandbox_web):
             assert doc.get("favicon", {}).get("phash") or any("phash" in logo for logo in doc.get("logos", [])), site["url"]
 
 
+def test_fake_stores_and_phishing_sites_are_flagged_from_what_the_browser_captured(settings, es, sandbox_web):
+    summary, _ = crawl(settings, sandbox_web, "surface")
+    sites = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"]
+    findings = [f for f in _all(es, settings, "findings") if f["kind"] in ("fake_store", "phishing")]
+    flagged_hosts = {f["url"]["domain"] for f in findings if f["verdict"] == "flagged"}
+
+    def flagged(site: dict) -> bool:  # the host as crawled, in punycode or Unicode
+        return bool({site["domain"], site["domain_unicode"]} & flagged_hosts)
+
+    bad = [s["domain"] for s in sites if s["label"] in ("fake_store", "phishing")]
+    missed = [s["domain"] for s in sites if s["label"] in ("fake_store", "phishing") and not flagged(s)]
+    assert len(missed) <= 0.05 * len(bad), missed
+    wrongly = [s["domain"] for s in sites if s["label"] in ("official", "legit") and flagged(s)]
+    assert wrongly == []
+    # Registration facts came from the sandbox registry over RDAP and explain the young domains.
+    site_docs = _all(es, settings, "sites")
+    assert any((d.get("rdap") or {}).get("registrar") for d in site_docs)
+    assert any(s["name"] == "young_domain" for f in findings for s in f["signals"])
+
+
 def test_paste_dumps_are_fetched_but_never_stored_in_clear(settings, es, sandbox_web):
     summary, log = crawl(settings, sandbox_web, "paste")
     pastes = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "paste"]

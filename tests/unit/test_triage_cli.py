@@ -66,7 +66,8 @@ def test_evaluate_prints_precision_recall_and_f1(capsys):
     code, out = run(capsys, "evaluate", "--listings", "60", "--json")
     assert code == 0
     metrics = {m["kind"]: m for m in out[0]}
-    assert set(metrics) == {"counterfeit_listing", "lookalike_domain", "credential_leak", "card_leak", "secret_leak"}
+    assert set(metrics) == {"counterfeit_listing", "lookalike_domain", "fake_store", "phishing",
+                            "credential_leak", "card_leak", "secret_leak"}
     for m in metrics.values():
         assert m["true_positives"] > 0 and m["precision"] >= 0.95 and m["recall"] >= 0.95, m
 
