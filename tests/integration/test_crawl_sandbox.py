@@ -200,8 +200,21 @@ def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox
     assert canonicalize(bad["http_429"]["url"]) in listings
 
 
-def test_fake_stores_are_captured_in_the_browser(settings, es, sandbox_web):
+@pytest.fixture(scope="module")
+def surface_crawl(base_settings, es_node, sandbox_web, tmp_path_factory):
+    """One surface crawl (Chromium captures of every candidate site) shared by the tests below."""
+    settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-surface"),
+                       spool_dir=tmp_path_factory.mktemp("spool"))
+    client = cluster.make_client(settings.es)
+    cluster.delete_indices(client, settings.es.index_prefix)
     summary, _ = crawl(settings, sandbox_web, "surface")
+    yield settings, client, summary
+    cluster.delete_indices(client, settings.es.index_prefix)
+    client.close()
+
+
+def test_fake_stores_are_captured_in_the_browser(surface_crawl, sandbox_web):
+    settings, es, summary = surface_crawl
     sites = docs(es, settings, "sites")
     pages = docs(es, settings, "pages")
     expected = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"]
@@ -221,8 +234,8 @@ def test_fake_stores_are_captured_in_the_browser(settings, es, sandbox_web):
             assert doc.get("favicon", {}).get("phash") or any("phash" in logo for logo in doc.get("logos", [])), site["url"]
 
 
-def test_fake_stores_and_phishing_sites_are_flagged_from_what_the_browser_captured(settings, es, sandbox_web):
-    summary, _ = crawl(settings, sandbox_web, "surface")
+def test_fake_stores_and_phishing_sites_are_flagged_from_what_the_browser_captured(surface_crawl, sandbox_web):
+    settings, es, _ = surface_crawl
     sites = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"]
     findings = [f for f in _all(es, settings, "findings") if f["kind"] in ("fake_store", "phishing")]
     flagged_hosts = {f["url"]["domain"] for f in findings if f["verdict"] == "flagged"}
