@@ -67,6 +67,7 @@ SUMMARY_KEYS = (
     "log_count/ERROR", "log_count/WARNING", "brandhound/listings/extracted", "brandhound/listings/rendered",
     "brandhound/sites/captured", "brandhound/dumps/fetched", "brandhound/images/stored",
     "brandhound/images/refused", "brandhound/images/failed", "brandhound/images/not_fetched_unrelated",
+    "brandhound/images/not_fetched_after_match",
     "brandhound/ssrf_refused", "playwright/browser_count",
     "brandhound/es/indexed", "brandhound/es/spooled", "brandhound/es/rejected", "elapsed_time_seconds",
 )

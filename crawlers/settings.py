@@ -83,6 +83,8 @@ BRANDHOUND_IMAGE_MAX_BYTES = 10 * 1024 * 1024
 BRANDHOUND_IMAGE_MAX_PIXELS = 40_000_000
 # Whose listing images are fetched: "brand" (listings naming the brand or its products) or "all".
 BRANDHOUND_LISTING_IMAGES = "brand"
+# Stop fetching a listing's photos at the first that matches an official one (pipelines/images.py).
+BRANDHOUND_LISTING_IMAGES_UNTIL_OFFICIAL = True
 
 # Chromium through scrapy-playwright, only for requests that ask for it.
 DOWNLOAD_HANDLERS = {

@@ -52,8 +52,15 @@ def _fold_char(ch: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+#: Folding of the characters that fold to exactly one character (all of ASCII among them): one
+#: str.translate call instead of a Python loop, for the texts that hold nothing else.
+_ONE_TO_ONE = {ord(c): f for c in map(chr, range(128)) if len(f := (LEET.get(c.lower()) or c.lower())) == 1}
+
+
+def fold_with_offsets(text: str) -> tuple[str, list[int]] | tuple[str, range]:
     """The folded text, and for each of its characters the index of the character it came from."""
+    if text.isascii():
+        return text.translate(_ONE_TO_ONE), range(len(text))
     out: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
@@ -95,6 +102,7 @@ class BrandMatcher:
         self.product_terms = [t for t in self.product_terms if t[1]]
         self.brand_similarity = brand_similarity
         self.product_similarity = product_similarity
+        self._recent: dict[str, tuple[Mention, ...]] = {}
 
     @classmethod
     def from_profile(cls, profile: BrandProfile) -> BrandMatcher:
@@ -102,9 +110,19 @@ class BrandMatcher:
         return cls([*profile.names, *profile.misspellings], products)
 
     def mentions(self, text: str | None) -> list[Mention]:
-        """Every brand and product mention in ``text``, best match per term, strongest first."""
+        """Every brand and product mention in ``text``, best match per term, strongest first.
+        The last few answers are kept: a crawl asks about one listing's text in several places."""
         if not text:
             return []
+        if text in self._recent:
+            return list(self._recent[text])
+        found = self._mentions(text)
+        self._recent[text] = tuple(found)
+        if len(self._recent) > 256:
+            self._recent.pop(next(iter(self._recent)))
+        return found
+
+    def _mentions(self, text: str) -> list[Mention]:
         folded, offsets = fold_with_offsets(text)
         tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(folded)]
         found: dict[str, Mention] = {}

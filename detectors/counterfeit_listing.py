@@ -48,6 +48,11 @@ WEIGHTS = {
 }
 
 
+def listing_text(listing: Listing) -> str:
+    """The text of a listing that names what it sells: title, claimed brand and product, description."""
+    return "\n".join(t for t in (listing.title, listing.product.brand, listing.product.name, listing.description) if t)
+
+
 @dataclass(frozen=True)
 class ListingScore:
     score: float
@@ -164,7 +169,7 @@ class ListingScorer:
     # ----------------------------------------------------------------- the verdict
 
     def score(self, listing: Listing, listing_id: str | None = None) -> ListingScore:
-        text = "\n".join(t for t in (listing.title, listing.product.brand, listing.description) if t)
+        text = listing_text(listing)
         tied, evidence = self._brand_evidence(text)
         images = self._image_evidence(listing)
         if not tied and not images:

@@ -11,6 +11,7 @@ other blank image: such hashes are never matched.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 from dataclasses import dataclass
@@ -63,9 +64,18 @@ class OfficialImages:
 
     @classmethod
     def from_profile(cls, profile: BrandProfile) -> OfficialImages:
-        """Hashes of every product image and logo (the profile has resolved and checked their paths)."""
+        """Hashes of every product image and logo (the profile has resolved and checked their paths).
+        Made once per set of files and shared: the image pipeline and the detectors of a crawl
+        all need them, and hashing every crop variant takes about a second."""
+        files = tuple((str(path), p.sku) for p in profile.products for path in p.images) + \
+            tuple((str(path), None) for path in profile.logos)
+        # The files' modification times are part of the key: a changed photo is hashed again.
+        return cls._for_files(files, tuple(Path(path).stat().st_mtime_ns for path, _ in files))
+
+    @classmethod
+    @functools.lru_cache(maxsize=8)
+    def _for_files(cls, files: tuple[tuple[str, str | None], ...], _mtimes: tuple[int, ...]) -> OfficialImages:
         entries: list[tuple[str, str | None, imagehash.ImageHash, bool]] = []
-        files = [(path, p.sku) for p in profile.products for path in p.images] + [(path, None) for path in profile.logos]
         for path, sku in files:
             with Image.open(path) as img:
                 rgb = img.convert("RGB")

@@ -13,6 +13,13 @@ mentions the brand or one of its products, disguised or not; ``all`` every
 listing's. A marketplace search also returns unrelated products, and fetching
 their photos would double the requests a crawl sends to the marketplace for
 nothing a detector can use; their image URLs are still indexed.
+
+With ``BRANDHOUND_LISTING_IMAGES_UNTIL_OFFICIAL`` (the default) a listing's
+photos are fetched in order until one matches an official photo of the brand:
+that match is the evidence the counterfeit detector and a takedown need, and
+the photos after it are nearly always more copies of the same catalogue. A
+listing none of whose photos match has all of them fetched. The URLs of the
+photos not fetched stay in the document (``brandhound/images/not_fetched_after_match``).
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from brandhound.image_fingerprint import ImageFacts, ImageRefused, fingerprint
 from brandhound.items import Image
 from crawlers.items import Capture
 from detectors.brand_mentions import BrandMatcher
+from detectors.counterfeit_listing import listing_text
+from detectors.official_images import OfficialImages
 from pipelines.paths import evidence_dir
 
 log = logging.getLogger(__name__)
@@ -54,12 +63,14 @@ class ImageEvidencePipeline:
     LISTING_POLICIES = ("brand", "all")
 
     def __init__(self, crawler: Crawler, store: EvidenceStore, max_bytes: int, max_pixels: int, cache_size: int,
-                 listing_policy: str = "brand"):
+                 listing_policy: str = "brand", until_official: bool = True):
         if listing_policy not in self.LISTING_POLICIES:
             raise ValueError(f"BRANDHOUND_LISTING_IMAGES: {listing_policy!r} is not one of {', '.join(self.LISTING_POLICIES)}")
         self.crawler = crawler
         self.listing_policy = listing_policy
+        self.until_official = until_official
         self._matcher: BrandMatcher | None = None
+        self._official: OfficialImages | None = None
         self.store = store
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
@@ -77,32 +88,40 @@ class ImageEvidencePipeline:
             s.getint("BRANDHOUND_IMAGE_MAX_PIXELS", 40_000_000),
             s.getint("BRANDHOUND_IMAGE_CACHE", 50_000),
             s.get("BRANDHOUND_LISTING_IMAGES", "brand"),
+            s.getbool("BRANDHOUND_LISTING_IMAGES_UNTIL_OFFICIAL", True),
         )
 
     def open_spider(self) -> None:
         profile = getattr(self.crawler.spider, "profile", None)
         if self.listing_policy == "brand" and profile is not None:
             self._matcher = BrandMatcher.from_profile(profile)
+        if self.until_official and profile is not None:
+            self._official = OfficialImages.from_profile(profile)
 
     def wants_listing_images(self, item: Capture) -> bool:
         if self._matcher is None or item.listing is None:
             return True
-        listing = item.listing
-        text = " \n".join(t for t in (listing.title, listing.product.brand, listing.product.name, listing.description) if t)
-        return self._matcher.mentions_brand(text)
+        return self._matcher.mentions_brand(listing_text(item.listing))
 
     async def process_item(self, item: Capture) -> Capture:
-        images: list[Image] = []
+        referer = item.page.url.full
         if item.listing and item.listing.images:
             if self.wants_listing_images(item):
-                images += item.listing.images
+                await self._fill_listing(item.listing.images, referer)
             else:
                 self.crawler.stats.inc_value("brandhound/images/not_fetched_unrelated", len(item.listing.images))
         if item.site:
-            images += item.site.logos + ([item.site.favicon] if item.site.favicon else [])
-        for image in images:
-            await self._fill(image, item.page.url.full)
+            for image in item.site.logos + ([item.site.favicon] if item.site.favicon else []):
+                await self._fill(image, referer)
         return item
+
+    async def _fill_listing(self, images: list[Image], referer: str) -> None:
+        for n, image in enumerate(images):
+            await self._fill(image, referer)
+            if self._official is not None and self._official.match(image.phash) is not None:
+                if len(images) > n + 1:
+                    self.crawler.stats.inc_value("brandhound/images/not_fetched_after_match", len(images) - n - 1)
+                return
 
     async def _fill(self, image: Image, referer: str) -> None:
         if image.url not in self._by_url:

@@ -117,18 +117,31 @@ def test_javascript_only_listings_are_rendered_with_a_screenshot(marketplace_cra
         assert evidence_ok(home, doc["file"]), page["url"]
 
 
-def test_listing_images_are_hashed_and_stored(marketplace_crawl, sandbox_web):
+def test_listing_photos_are_fetched_until_one_matches_an_official_photo(marketplace_crawl, sandbox_web):
+    from brandhound.profile import load_profile
+    from detectors.official_images import OfficialImages
+
     settings, es, summary, _ = marketplace_crawl
     home = sandbox_web[0]
+    official = OfficialImages.from_profile(load_profile(EXAMPLE_BRAND))
     listings = docs(es, settings, "listings")
-    label = {canonicalize(p["url"]): p["label"] for p in truth(sandbox_web)["pages"] if p["kind"] == "listing"}
-    of_brand = [img for url, doc in listings.items() if label.get(url) in ("genuine", "counterfeit")
-                for img in doc.get("images", [])]
-    hashed = [img for img in of_brand if "phash" in img]
-    assert of_brand and len(hashed) >= 0.95 * len(of_brand)
-    for img in hashed[:200]:
-        assert len(img["phash"]) == 16 and img["width"] > 0
-        assert evidence_ok(home, img["file"])
+    # Listings on the bad pages (a bomb or corrupt photo among them) count too.
+    label = {canonicalize(p["url"]): p.get("label") for p in truth(sandbox_web)["pages"] if p["kind"] in ("listing", "bad")}
+    brand = [doc for url, doc in listings.items() if label.get(url) in ("genuine", "counterfeit") and doc.get("images")]
+    with_match, skipped = 0, 0
+    for doc in brand:
+        images = doc["images"]
+        first = next((i for i, img in enumerate(images) if official.match(img.get("phash"))), None)
+        if first is None:  # no match: every photo was fetched (a refused or broken one keeps only its URL)
+            continue
+        with_match += 1
+        assert all("phash" in img for img in images[:first + 1]), doc["url"]["full"]
+        assert not any("phash" in img for img in images[first + 1:]), doc["url"]["full"]
+        skipped += len(images) - first - 1
+        for img in images[:first + 1]:
+            assert len(img["phash"]) == 16 and img["width"] > 0 and evidence_ok(home, img["file"])
+    assert with_match >= 0.9 * len(brand)
+    assert skipped > 0 and summary["brandhound/images/not_fetched_after_match"] == skipped
 
 
 def test_images_of_unrelated_listings_are_not_fetched_but_their_urls_are_kept(marketplace_crawl, sandbox_web):
