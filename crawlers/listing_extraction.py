@@ -157,9 +157,16 @@ def _fill(into: ExtractedListing, candidates: dict[str, Any], source: str) -> No
                 into.extraction = source
 
 
-def _structured(text: str, base: str, into: ExtractedListing) -> None:
+#: Markers without which a syntax cannot be on the page: its extractor is not run.
+_SYNTAX_MARKERS = (("json-ld", "ld+json"), ("microdata", "itemscope"), ("opengraph", "og:"))
+
+
+def _structured(text: str, doc: Any, base: str, into: ExtractedListing) -> None:
+    syntaxes = [syntax for syntax, marker in _SYNTAX_MARKERS if marker in text]
+    if not syntaxes:
+        return
     try:
-        data = extruct.extract(text, base_url=base, syntaxes=["json-ld", "microdata", "opengraph"], errors="ignore")
+        data = extruct.extract(doc, base_url=base, syntaxes=syntaxes, errors="ignore")
     except Exception as exc:  # extruct raises whatever its parsers raise on hostile input
         log.info("structured data unreadable on %s: %s", base, exc)
         return
@@ -266,18 +273,28 @@ def _visible(doc: Any, base: str, into: ExtractedListing) -> None:
         into.images = seen[:20]
 
 
+def _parse(text: str) -> Any:
+    try:
+        return lxml_html.document_fromstring(text)
+    except ValueError:
+        # lxml refuses a str that carries an XML encoding declaration: give it the bytes it describes.
+        parser = lxml_html.HTMLParser(encoding="utf-8")
+        return lxml_html.document_fromstring(text.encode("utf-8"), parser=parser)
+
+
 def extract_listing(text: str, url: str) -> ExtractedListing:
     """The listing that ``text`` (decoded HTML) at ``url`` shows; fields it lacks stay None."""
     into = ExtractedListing()
     if not text.strip():
         return into
-    _structured(text, url, into)
-    if into.is_complete and into.currency and into.images and into.seller:
-        return into
     try:
-        doc = lxml_html.document_fromstring(text)
+        # Parsed once, for the structured data and for the visible HTML alike.
+        doc = _parse(text)
     except (ParserError, ValueError) as exc:
         log.info("unparseable HTML at %s: %s", url, exc)
+        return into
+    _structured(text, doc, url, into)
+    if into.is_complete and into.currency and into.images and into.seller:
         return into
     _visible(doc, url, into)
     return into

@@ -127,3 +127,11 @@ def test_title_from_a_marked_heading_or_the_document_title_without_the_site_suff
     assert extract_listing(marked, "http://x.onion/listing/1").title == "Kestrava cup 1:1"
     bare = "<html><head><title>Kestrava cup 1:1 :: DarkBazaar</title></head><body><td class='price'>€9.00</td></body></html>"
     assert extract_listing(bare, "http://x.onion/listing/1").title == "Kestrava cup 1:1"
+
+
+def test_a_page_with_an_xml_encoding_declaration_still_extracts():
+    page = ('<?xml version="1.0" encoding="utf-8"?><html><head><script type="application/ld+json">'
+            '{"@type": "Product", "name": "Kestrava cup", "offers": {"price": "12.50", "priceCurrency": "EUR"}}'
+            '</script></head><body><h1>Kestrava cup</h1></body></html>')
+    listing = extract_listing(page, "https://www.bazaarhub.com/item/1")
+    assert (listing.title, listing.price, listing.currency, listing.extraction) == ("Kestrava cup", 12.5, "EUR", "jsonld")
