@@ -21,6 +21,7 @@ from PIL import Image
 
 from sandbox.web import SandboxWeb, build, daemon
 from tests.conftest import EXAMPLE_BRAND
+from tests.polling import poll
 
 
 @pytest.fixture(scope="module")
@@ -198,10 +199,8 @@ def test_never_finishing_page_times_out_while_others_are_served(web, truth):
 
     hung = threading.Thread(target=hang)
     hung.start()
-    deadline = time.monotonic() + 5
-    while web.request_log.count(path=urlsplit(page["url"]).path) == 0:  # the request reached the server
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    poll(lambda: web.request_log.count(path=urlsplit(page["url"]).path) > 0, 5,
+         "the hanging request reaching the server", interval=0.01)
     with opener(web).open(other["url"], timeout=5) as resp:
         assert resp.status == 200
     assert hung.is_alive()  # the other request did not wait for it
