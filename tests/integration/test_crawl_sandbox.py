@@ -62,17 +62,22 @@ def evidence_ok(home: Path, file: dict) -> bool:
     return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == file["hash"]["sha256"]
 
 
-@pytest.fixture(scope="module")
-def marketplace_crawl(base_settings, es_node, sandbox_web, tmp_path_factory):
-    """One marketplace crawl shared by the tests of this module (it takes about a minute)."""
-    settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-market"),
+def _crawl_into_own_indices(base_settings, sandbox_web, tmp_path_factory, prefix: str, spider: str):
+    """One crawl into indices of its own, shared by a module's tests; the indices go afterwards."""
+    settings = replace(base_settings, es=replace(base_settings.es, index_prefix=prefix),
                        spool_dir=tmp_path_factory.mktemp("spool"))
     client = cluster.make_client(settings.es)
     cluster.delete_indices(client, settings.es.index_prefix)
-    summary, log = crawl(settings, sandbox_web, "marketplace")
+    summary, log = crawl(settings, sandbox_web, spider)
     yield settings, client, summary, log
     cluster.delete_indices(client, settings.es.index_prefix)
     client.close()
+
+
+@pytest.fixture(scope="module")
+def marketplace_crawl(base_settings, es_node, sandbox_web, tmp_path_factory):
+    """One marketplace crawl shared by the tests of this module (it takes about a minute)."""
+    yield from _crawl_into_own_indices(base_settings, sandbox_web, tmp_path_factory, "bh-test-market", "marketplace")
 
 
 def _expected_listings(t: dict) -> list[dict]:
@@ -216,18 +221,11 @@ def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox
 @pytest.fixture(scope="module")
 def surface_crawl(base_settings, es_node, sandbox_web, tmp_path_factory):
     """One surface crawl (Chromium captures of every candidate site) shared by the tests below."""
-    settings = replace(base_settings, es=replace(base_settings.es, index_prefix="bh-test-surface"),
-                       spool_dir=tmp_path_factory.mktemp("spool"))
-    client = cluster.make_client(settings.es)
-    cluster.delete_indices(client, settings.es.index_prefix)
-    summary, _ = crawl(settings, sandbox_web, "surface")
-    yield settings, client, summary
-    cluster.delete_indices(client, settings.es.index_prefix)
-    client.close()
+    yield from _crawl_into_own_indices(base_settings, sandbox_web, tmp_path_factory, "bh-test-surface", "surface")
 
 
 def test_fake_stores_are_captured_in_the_browser(surface_crawl, sandbox_web):
-    settings, es, summary = surface_crawl
+    settings, es, summary, _ = surface_crawl
     sites = docs(es, settings, "sites")
     pages = docs(es, settings, "pages")
     expected = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"]
@@ -248,7 +246,7 @@ def test_fake_stores_are_captured_in_the_browser(surface_crawl, sandbox_web):
 
 
 def test_fake_stores_and_phishing_sites_are_flagged_from_what_the_browser_captured(surface_crawl, sandbox_web):
-    settings, es, _ = surface_crawl
+    settings, es, _, _ = surface_crawl
     sites = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"]
     findings = [f for f in _all(es, settings, "findings") if f["kind"] in ("fake_store", "phishing")]
     flagged_hosts = {f["url"]["domain"] for f in findings if f["verdict"] == "flagged"}
