@@ -70,6 +70,7 @@ class ImageEvidencePipeline:
         self.listing_policy = listing_policy
         self.until_official = until_official
         self._matcher: BrandMatcher | None = None
+        self._profile = None
         self._official: OfficialImages | None = None
         self.store = store
         self.max_bytes = max_bytes
@@ -95,8 +96,7 @@ class ImageEvidencePipeline:
         profile = getattr(self.crawler.spider, "profile", None)
         if self.listing_policy == "brand" and profile is not None:
             self._matcher = BrandMatcher.from_profile(profile)
-        if self.until_official and profile is not None:
-            self._official = OfficialImages.from_profile(profile)
+        self._profile = profile
 
     def wants_listing_images(self, item: Capture) -> bool:
         if self._matcher is None or item.listing is None:
@@ -116,9 +116,13 @@ class ImageEvidencePipeline:
         return item
 
     async def _fill_listing(self, images: list[Image], referer: str) -> None:
+        if self._official is None and self.until_official and self._profile is not None:
+            # Hashed on the first listing (and shared with the detectors), not at start: most spiders have none.
+            self._official = OfficialImages.from_profile(self._profile)
+        official = self._official
         for n, image in enumerate(images):
             await self._fill(image, referer)
-            if self._official is not None and self._official.match(image.phash) is not None:
+            if official is not None and official.match(image.phash) is not None:
                 if len(images) > n + 1:
                     self.crawler.stats.inc_value("brandhound/images/not_fetched_after_match", len(images) - n - 1)
                 return
