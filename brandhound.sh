@@ -36,6 +36,11 @@ install_system_packages() {
   command -v chromium >/dev/null || missing+=(chromium)
   # The private Tor network of the onion sandbox: Debian's tor (tor, tor-gencert).
   command -v tor-gencert >/dev/null || missing+=(tor)
+  # The shared crawl frontier of scaled-out crawls (and Airflow's Celery broker in production).
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  # PDF letters and reports (WeasyPrint's Pango), and pdftoppm to look at them in tests.
+  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q libpangoft2-1.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+  command -v pdftoppm >/dev/null || missing+=(poppler-utils)
   command -v python3 >/dev/null || missing+=(python3)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
   command -v useradd >/dev/null || [ "$(id -u)" -ne 0 ] || missing+=(passwd)
