@@ -51,8 +51,13 @@ def canonicalize(url: str) -> str:
     scheme = parts.scheme.lower()
     # The netloc is rebuilt from host and port, so credentials in the URL are
     # dropped: they identify no page and must never be stored.
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal keeps its brackets
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    return canonicalize_url(urlunsplit((scheme, netloc, parts.path or "/", query, "")))
+    try:
+        return canonicalize_url(urlunsplit((scheme, netloc, parts.path or "/", query, "")))
+    except ValueError as exc:
+        raise UrlError(f"{url[:200]!r} is not a valid URL: {exc}") from None
 
 
 def unicode_host(host: str) -> str:

@@ -10,6 +10,7 @@ seller-declared price from a guessed one.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
@@ -24,6 +25,9 @@ from crawlers.prices import currency_code, parse_price
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 20_000
+#: Pages longer than this are read up to it: the crawl's download cap (4 MiB) keeps bigger ones out,
+#: and a saved page given to ``extract-listing`` must not take minutes.
+MAX_HTML = 8 * 1024 * 1024
 
 
 @dataclass
@@ -94,8 +98,9 @@ def _text(value: Any) -> str | None:
 
 def _number(value: Any) -> float | None:
     value = _first(value)
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # JSON-LD may say NaN or 1e999; Elasticsearch refuses them and no price is that.
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, str):
         amount, _ = parse_price(value)
         return amount
@@ -287,6 +292,9 @@ def extract_listing(text: str, url: str) -> ExtractedListing:
     into = ExtractedListing()
     if not text.strip():
         return into
+    if len(text) > MAX_HTML:
+        log.warning("page %s is %d characters long; only its first %d are read", url, len(text), MAX_HTML)
+        text = text[:MAX_HTML]
     try:
         # Parsed once, for the structured data and for the visible HTML alike.
         doc = _parse(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from price_parser import Price as ParsedPrice
@@ -48,4 +49,6 @@ def parse_price(text: str | None, *, currency_hint: str | None = None, tld: str 
     fiat = _CRYPTO_AMOUNT.sub(" ", text[:200])
     parsed = ParsedPrice.fromstring(fiat if _DIGIT.search(fiat) else text[:200], currency_hint=currency_hint)
     amount = float(parsed.amount) if parsed.amount is not None else None
+    if amount is not None and not math.isfinite(amount):
+        amount = None  # "999...9" overflows a float: not a price
     return amount, currency_code(parsed.currency, tld=tld, hint=currency_hint)
