@@ -92,11 +92,37 @@ async def settle_and_screenshot(page: Page, settle_ms: int = 4000) -> bytes:
     return await page.screenshot(type="png", full_page=True)
 
 
+#: Runs in every frame of a capture before the page's own scripts: a page may not open windows or
+#: start downloads (a download would also end scrapy-playwright's capture of the page with an error).
+_HARDEN_PAGE_JS = """(() => {
+  window.open = () => null;
+  const isDownload = (a) => a && (a.hasAttribute("download") || /^(blob|data):/i.test(a.href || ""));
+  const click = HTMLAnchorElement.prototype.click;
+  HTMLAnchorElement.prototype.click = function () { if (!isDownload(this)) return click.call(this); };
+  document.addEventListener("click", (e) => {
+    const a = e.target && e.target.closest ? e.target.closest("a") : null;
+    if (isDownload(a)) e.preventDefault();
+  }, true);
+})();"""
+
+
+async def harden_page(page: Page, request: Any) -> None:
+    """scrapy-playwright's page init callback for captures: no popups, no script-started downloads."""
+    await page.add_init_script(_HARDEN_PAGE_JS)
+    page.on("popup", _close_popup)
+
+
+async def _close_popup(popup: Page) -> None:
+    log.info("capture page %s opened a popup (%s); closed", popup.opener and popup.opener.url, popup.url)
+    await popup.close()
+
+
 def capture_meta(context: str = "capture") -> dict[str, Any]:
     """Request meta for a browser capture: render, settle, screenshot."""
     return {
         "playwright": True,
         "playwright_context": context,
+        "playwright_page_init_callback": "crawlers.browser.harden_page",
         "playwright_page_methods": {"screenshot": PageMethod(settle_and_screenshot)},
     }
 

@@ -1,4 +1,4 @@
-"""brandhound's download handler: scrapy-playwright's, with three changes that a crawl feels.
+"""brandhound's download handler: scrapy-playwright's, with the changes that a crawl feels.
 
 1. **One handler, one browser.** Scrapy builds a handler per scheme; scrapy-playwright's
    would start a Playwright driver and a Chromium for ``http`` and again for ``https``.
@@ -17,6 +17,10 @@
    given to Tor (``crawlers.tor.socks``), never resolved here, never through ``meta["proxy"]``.
    Scrapy's own response handling (timeouts, ``download_maxsize``, dataloss) is reused, and the
    shared pool keeps the connections, keyed by the SOCKS credentials (one circuit group each).
+5. **The browser's connections pass the SSRF rules too.** Unless private addresses are
+   allowed (the sandbox), Chromium's only proxy is ``crawlers.browser_egress``'s guard,
+   started with the browser: redirects, frames and scripts' requests to internal addresses
+   are refused there, which Playwright's request routing alone cannot do.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from crawlers.browser_egress import BrowserEgressGuard
+from crawlers.middlewares.ssrf import AddressPolicy
 from crawlers.tor.socks import SocksAgent, SocksProxy
 
 
@@ -84,6 +90,7 @@ class BrandhoundDownloadHandler(KeepConnections, ScrapyPlaywrightDownloadHandler
         super().__init__(crawler)
         self._launched: asyncio.Task | None = None
         self._closed: asyncio.Task | None = None
+        self._browser_guard: BrowserEgressGuard | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BrandhoundDownloadHandler:
@@ -108,6 +115,18 @@ class BrandhoundDownloadHandler(KeepConnections, ScrapyPlaywrightDownloadHandler
             return await self._download_over_tor(request)
         return await super().download_request(request)
 
+    async def _launch(self) -> None:
+        settings = self._crawler.settings
+        if not settings.getbool("SSRF_ALLOW_PRIVATE"):
+            # Chromium's every connection (redirects, frames, scripts' fetches) passes the SSRF rules.
+            stats = self._crawler.stats
+            self._browser_guard = BrowserEgressGuard(
+                AddressPolicy.from_settings(settings), settings.get("BRANDHOUND_EGRESS_PROXY"),
+                on_refused=lambda host, why: stats.inc_value("brandhound/ssrf_refused_in_browser"))
+            proxy = await self._browser_guard.start()
+            self.config.launch_options = {**self.config.launch_options, "proxy": {"server": proxy}}
+        await super()._launch()
+
     async def _download_over_tor(self, request: Request) -> Response:
         socks = socks_proxy_from_meta(request.meta["tor"])
         # Headers meant for an HTTP proxy never go to a site.
@@ -122,5 +141,10 @@ class BrandhoundDownloadHandler(KeepConnections, ScrapyPlaywrightDownloadHandler
     async def close(self) -> None:
         # Scrapy closes the handler of each scheme: the shared one closes once, both calls wait for it.
         if self._closed is None:
-            self._closed = asyncio.ensure_future(super().close())
+            self._closed = asyncio.ensure_future(self._close_all())
         await asyncio.shield(self._closed)
+
+    async def _close_all(self) -> None:
+        await super().close()
+        if self._browser_guard is not None:
+            await self._browser_guard.stop()

@@ -68,7 +68,7 @@ SUMMARY_KEYS = (
     "brandhound/sites/captured", "brandhound/dumps/fetched", "brandhound/images/stored",
     "brandhound/images/refused", "brandhound/images/failed", "brandhound/images/not_fetched_unrelated",
     "brandhound/images/not_fetched_after_match",
-    "brandhound/ssrf_refused", "playwright/browser_count",
+    "brandhound/ssrf_refused", "brandhound/ssrf_refused_in_browser", "playwright/browser_count",
     "brandhound/es/indexed", "brandhound/es/spooled", "brandhound/es/rejected", "elapsed_time_seconds",
 )
 

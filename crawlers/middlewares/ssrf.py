@@ -51,17 +51,52 @@ def _literal_ip(host: str) -> str | None:
         return None
 
 
-class SsrfGuardMiddleware:
-    def __init__(self, crawler: Crawler, allow_private: bool, overrides: dict[str, str]):
-        self.crawler = crawler
+class AddressPolicy:
+    """Which hosts may be reached: the address check shared by this middleware and the capture
+    browser's egress guard (``crawlers.browser_egress``)."""
+
+    def __init__(self, allow_private: bool, overrides: dict[str, str]):
         self.allow_private = allow_private
         self.overrides = {k.lower(): v for k, v in overrides.items()}
         self._cache: dict[str, tuple[str, ...]] = {}
 
     @classmethod
+    def from_settings(cls, settings) -> AddressPolicy:
+        return cls(settings.getbool("SSRF_ALLOW_PRIVATE"), settings.getdict("BRANDHOUND_HOST_OVERRIDES"))
+
+    async def addresses(self, host: str) -> tuple[str, ...]:
+        """The host's addresses (overrides first); :class:`SsrfRefused` when it does not resolve."""
+        literal = _literal_ip(host)
+        if literal:
+            return (literal,)
+        if host in self.overrides:
+            return (self.overrides[host],)
+        if host not in self._cache:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            except (socket.gaierror, UnicodeError) as exc:
+                raise SsrfRefused(f"refused {host}: it does not resolve ({exc})") from None
+            self._cache[host] = tuple(sorted({info[4][0] for info in infos}))
+        return self._cache[host]
+
+    async def refusal(self, host: str) -> str | None:
+        """Why ``host`` must not be reached, or None; raises :class:`SsrfRefused` for names that do not resolve."""
+        if self.allow_private:
+            return None
+        for address in await self.addresses(host):
+            if not is_public(address):
+                return f"{host} resolves to the non-public address {address}"
+        return None
+
+
+class SsrfGuardMiddleware:
+    def __init__(self, crawler: Crawler, policy: AddressPolicy):
+        self.crawler = crawler
+        self.policy = policy
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler) -> SsrfGuardMiddleware:
-        s = crawler.settings
-        return cls(crawler, s.getbool("SSRF_ALLOW_PRIVATE"), s.getdict("BRANDHOUND_HOST_OVERRIDES"))
+        return cls(crawler, AddressPolicy.from_settings(crawler.settings))
 
     async def process_request(self, request: Request) -> None:
         parts = urlsplit(request.url)
@@ -75,29 +110,13 @@ class SsrfGuardMiddleware:
             # Onion names, and every Tor-routed name, are Tor's to resolve, never ours: only a
             # literal address can be checked here.
             literal = _literal_ip(host)
-            if literal and not self.allow_private and not is_public(literal):
+            if literal and not self.policy.allow_private and not is_public(literal):
                 self._refuse(request, f"{host} is the non-public address {literal}")
             return None
-        if self.allow_private:
-            return None
-        for address in await self._addresses(host):
-            if not is_public(address):
-                self._refuse(request, f"{host} resolves to the non-public address {address}")
+        why = await self.policy.refusal(host)
+        if why:
+            self._refuse(request, why)
         return None
-
-    async def _addresses(self, host: str) -> tuple[str, ...]:
-        literal = _literal_ip(host)
-        if literal:
-            return (literal,)
-        if host in self.overrides:
-            return (self.overrides[host],)
-        if host not in self._cache:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-            except (socket.gaierror, UnicodeError) as exc:
-                raise SsrfRefused(f"refused {host}: it does not resolve ({exc})") from None
-            self._cache[host] = tuple(sorted({info[4][0] for info in infos}))
-        return self._cache[host]
 
     def _refuse(self, request: Request, why: str) -> None:
         self.crawler.stats.inc_value("brandhound/ssrf_refused")
