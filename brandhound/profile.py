@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from PIL import Image, UnidentifiedImageError
@@ -164,6 +164,33 @@ class RightsHolder(_Model):
     copyrighted_works: list[NonEmpty] = []
 
 
+class TakedownContact(_Model):
+    """Who receives notices, overriding what RDAP says: for a domain, a registrar or a hosting provider;
+    without a match key, the brand's law-enforcement liaison or internal team."""
+
+    kind: Literal["registrar", "host", "law_enforcement", "internal"]
+    domain: Domain | None = None
+    registrar: NonEmpty | None = None
+    hosting_provider: NonEmpty | None = None
+    name: NonEmpty
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    form_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    language: Language | None = None
+
+    @model_validator(mode="after")
+    def _matches_its_kind(self) -> TakedownContact:
+        keys = {k for k in ("domain", "registrar", "hosting_provider") if getattr(self, k)}
+        allowed = {"registrar": {"domain", "registrar"}, "host": {"domain", "hosting_provider"}}.get(self.kind, set())
+        if keys - allowed:
+            raise ValueError(f"a {self.kind} contact cannot match on {', '.join(sorted(keys - allowed))}"
+                             + (f" (use {' or '.join(sorted(allowed))})" if allowed else ""))
+        if allowed and len(keys) != 1:
+            raise ValueError(f"a {self.kind} contact needs exactly one of {', '.join(sorted(allowed))}")
+        if not (self.email or self.form_url):
+            raise ValueError("needs an email or a form_url")
+        return self
+
+
 class Allowlist(_Model):
     """Legitimate resellers, reviewers and press: never flagged."""
 
@@ -197,6 +224,11 @@ class BrandProfile(_Model):
     tor_only_hosts: list[NonEmpty] = []
     card_bin_ranges: list[Annotated[str, Field(pattern=r"^\d{6,8}(-\d{6,8})?$")]] = []
     secret_prefixes: list[NonEmpty] = []
+    #: A seller who joined a marketplace less than this many days before the capture is new.
+    new_seller_days: Annotated[int, Field(gt=0)] = 90
+    #: Where genuine goods ship from (ISO 3166 alpha-2 codes or country names); empty: not compared.
+    expected_ships_from: list[NonEmpty] = []
+    takedown_contacts: list[TakedownContact] = []
 
     @field_validator("notice_languages")
     @classmethod

@@ -13,6 +13,7 @@ import logging
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 from urllib.parse import urljoin, urlsplit
 
@@ -45,6 +46,7 @@ class ExtractedListing:
     ratings_count: int | None = None
     ships_from: str | None = None
     quantity: int | None = None
+    seller_joined: datetime | None = None
     images: list[str] = field(default_factory=list)
     extraction: str | None = None
 
@@ -54,7 +56,66 @@ class ExtractedListing:
         return bool(self.title) and self.price is not None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["seller_joined"] = self.seller_joined.isoformat() if self.seller_joined else None
+        return data
+
+
+# --------------------------------------------------------------------------- seller join dates
+
+#: Days per unit of "joined 3 weeks ago", "Member for 2 years", "liittynyt 5 päivää sitten"...
+_AGE_UNITS = (
+    (1, "days?|päivää?|días?|dias?|dni|dzień|tage?n?|dagar?"),
+    (7, "weeks?|viikk?oa?|semanas?|tygodni[ea]?|tydzień|wochen?|veckor?"),
+    (30, "months?|kuukau(?:si|tta)|mes(?:es)?|mês|miesiąc[ea]?|miesięcy|monate?n?|månad(?:er)?"),
+    (365, "years?|vuo(?:si|tta)|años?|anos?|rok|lata?|jahre?n?|år"),
+)
+_RELATIVE_AGE = re.compile(r"(\d{1,4})\s*(" + "|".join(f"(?P<u{days}>{words})" for days, words in _AGE_UNITS) + r")\b",
+                           re.I)
+_ISO_MONTH = re.compile(r"\b((?:19|20)\d{2})-(\d{1,2})(?:-(\d{1,2}))?\b")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_YEAR = re.compile(r"\b(" + "|".join(_MONTHS) + r")[a-z]*\.?\s+((?:19|20)\d{2})\b", re.I)
+_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
+_JOINED_HINT = re.compile(r"member since|member for|joined|seller since|selling since|on \S+ since|liittynyt|"
+                          r"jäsen(?:enä)? vuodesta|miembro desde|membro desde|vendedor desde|dołączył|na \S+ od|"
+                          r"mitglied seit|medlem sedan", re.I)
+
+
+def parse_joined(text: str | None, now: datetime) -> datetime | None:
+    """When a seller joined, from "Member for 3 weeks", "joined 2026-10", "Member since March 2019",
+    "liittynyt 5 päivää sitten"... relative to ``now``. A month or a year alone reads as its first
+    day: the join date is never made more recent than the page says."""
+    if not text:
+        return None
+    if m := _ISO_MONTH.search(text):
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3) or 1)
+        try:
+            return datetime(year, month, day, tzinfo=timezone.utc)
+        except ValueError:
+            return None
+    if m := _MONTH_YEAR.search(text):
+        return datetime(int(m.group(2)), _MONTHS.index(m.group(1)[:3].lower()) + 1, 1, tzinfo=timezone.utc)
+    if m := _RELATIVE_AGE.search(text):
+        days = next(int(k[1:]) for k, v in m.groupdict().items() if v)
+        return now - timedelta(days=int(m.group(1)) * days)
+    if m := _YEAR.search(text):
+        return datetime(int(m.group(1)), 1, 1, tzinfo=timezone.utc)
+    return None
+
+
+def _seller_joined(doc: Any, now: datetime) -> datetime | None:
+    """The seller's join date from a labelled element ("Member since ...", or a label cell and its value)."""
+    for el in doc.xpath("//dt|//th|//td|//span|//li|//p|//dd|//div[not(*)]"):
+        text = _el_text(el)
+        label = _JOINED_HINT.search(text) if len(text) < 80 else None
+        if label is None:
+            continue
+        joined = parse_joined(text[label.end():], now)
+        if joined is None and (sib := el.getnext()) is not None:
+            joined = parse_joined(_el_text(sib), now)
+        if joined is not None:
+            return joined
+    return None
 
 
 # --------------------------------------------------------------------------- structured data
@@ -140,6 +201,7 @@ def _from_product(node: dict, base: str, into: ExtractedListing, source: str) ->
         "sku": _text(p.get("sku") or p.get("mpn") or p.get("productID")),
         "seller": _text(seller),
         "seller_url": _text(_props(seller).get("url")) if isinstance(seller, dict) else None,
+        "seller_joined": _date(_props(seller).get("foundingDate")) if isinstance(seller, dict) else None,
         "rating": _number(rating.get("ratingValue")),
         "ratings_count": _int(rating.get("reviewCount") or rating.get("ratingCount")),
         "quantity": _int(offer.get("inventoryLevel") or offer.get("eligibleQuantity")),
@@ -147,6 +209,16 @@ def _from_product(node: dict, base: str, into: ExtractedListing, source: str) ->
     _fill(into, candidates, source)
     if not into.images:
         into.images = _image_urls(p.get("image"), base)
+
+
+def _date(value: Any) -> datetime | None:
+    """An ISO 8601 date or date-time (schema.org ``Date``/``DateTime``) as an aware datetime."""
+    text = _text(value)
+    try:
+        parsed = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed and parsed.tzinfo is None else parsed
 
 
 def _int(value: Any) -> int | None:
@@ -210,7 +282,7 @@ def _el_text(el: Any) -> str:
     return " ".join(el.text_content().split())[:MAX_TEXT]
 
 
-def _visible(doc: Any, base: str, into: ExtractedListing) -> None:
+def _visible(doc: Any, base: str, into: ExtractedListing, now: datetime) -> None:
     tld = (urlsplit(base).hostname or "").rsplit(".", 1)[-1]
     if not into.title:
         h1 = doc.xpath("//h1")
@@ -250,6 +322,8 @@ def _visible(doc: Any, base: str, into: ExtractedListing) -> None:
         meta = doc.xpath("//meta[@name='description']/@content")
         desc = doc.xpath("//*[@itemprop='description' or contains(@class,'description') or contains(@class,'desc')]")
         into.description = (_el_text(desc[0]) if desc else None) or (" ".join(meta[0].split()) if meta else None)
+    if into.seller_joined is None:
+        into.seller_joined = _seller_joined(doc, now)
     for label_re, attr in ((_SHIPS_HINT, "ships_from"), (_QTY_HINT, "quantity")):
         if getattr(into, attr) is not None:
             continue
@@ -287,8 +361,9 @@ def _parse(text: str) -> Any:
         return lxml_html.document_fromstring(text.encode("utf-8"), parser=parser)
 
 
-def extract_listing(text: str, url: str) -> ExtractedListing:
-    """The listing that ``text`` (decoded HTML) at ``url`` shows; fields it lacks stay None."""
+def extract_listing(text: str, url: str, now: datetime | None = None) -> ExtractedListing:
+    """The listing that ``text`` (decoded HTML) at ``url`` shows; fields it lacks stay None.
+    ``now`` (default: the current time) is when the page was fetched: "joined 3 weeks ago" counts from it."""
     into = ExtractedListing()
     if not text.strip():
         return into
@@ -302,7 +377,8 @@ def extract_listing(text: str, url: str) -> ExtractedListing:
         log.info("unparseable HTML at %s: %s", url, exc)
         return into
     _structured(text, doc, url, into)
-    if into.is_complete and into.currency and into.images and into.seller:
+    # The seller context (join date, origin) is rarely in structured data: the page is read for it too.
+    if into.is_complete and into.currency and into.images and into.seller and into.seller_joined and into.ships_from:
         return into
-    _visible(doc, url, into)
+    _visible(doc, url, into, now or datetime.now(timezone.utc))
     return into

@@ -12,7 +12,10 @@ disguised) or shows one of its official photos. Then each signal adds to the sco
   exchange rates); under ``PRICE_FLOOR`` a genuine item is implausible;
 - ``official_image``: a listing photo matches an official photo (weak alone, authorised
   resellers use them too; mirrored copies count more);
-- seller context: few ratings, large quantities.
+- seller context: few ratings, large quantities, a seller who joined the marketplace less
+  than the profile's ``new_seller_days`` (default 90) before the capture (``new_seller``),
+  and, when the profile lists ``expected_ships_from``, an item shipping from elsewhere
+  (``unexpected_origin``, context for the analyst: too weak to flag anything alone).
 
 An allowlisted seller is never flagged. The product is recognised from its name, aliases or
 SKU over the whole catalogue at once (rapidfuzz ``process.extractOne``).
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from rapidfuzz import fuzz, process
 
@@ -45,6 +49,8 @@ WEIGHTS = {
     "mirrored_official_image": 0.3,
     "few_seller_ratings": 0.1,
     "bulk_quantity": 0.15,
+    "new_seller": 0.2,
+    "unexpected_origin": 0.05,
 }
 
 
@@ -66,6 +72,7 @@ class ListingScorer:
         self.images = images
         self.canonical = {self._plain(n) for n in profile.names}
         self.allowed_sellers = {s.casefold() for s in profile.allowlist.sellers}
+        self.origins = [o.casefold() for o in profile.expected_ships_from]
         self.keywords = [(lang, kw, self._keyword_re(kw)) for lang, kws in profile.counterfeit_keywords.items() for kw in kws]
         self.product_terms: list[str] = []
         self.product_of_term: list[ProductSpec] = []
@@ -155,8 +162,35 @@ class ListingScorer:
         return [Evidence(name, m.official, WEIGHTS[name],
                          evidence=f"{url} is {how} the official {m.official} (pHash distance {m.distance}/64)")]
 
-    def _seller_evidence(self, listing: Listing) -> list[Evidence]:
-        out: list[Evidence] = []
+    def _new_seller_evidence(self, listing: Listing, now: datetime) -> list[Evidence]:
+        joined = listing.seller.joined
+        if joined is None:
+            return []
+        joined = joined.replace(tzinfo=timezone.utc) if joined.tzinfo is None else joined
+        days = max(0, (now - joined).days)
+        limit = self.profile.new_seller_days
+        if days >= limit:
+            return []
+        # A seller a few days old is a stronger sign than one nearing the limit.
+        strength = 1.0 if days < limit / 2 else 0.6
+        return [Evidence("new_seller", f"{days} days", WEIGHTS["new_seller"], strength,
+                         evidence=f"the seller joined the marketplace {joined:%Y-%m-%d}, {days} days before the "
+                                  f"capture (new under {limit} days)")]
+
+    def _origin_evidence(self, listing: Listing) -> list[Evidence]:
+        origin = listing.seller.ships_from
+        if not self.origins or not origin:
+            return []
+        # Country codes as written (capitals: "Ciudad de México" is not DE), names anywhere.
+        codes = {c.casefold() for c in re.findall(r"\b[A-Z]{2}\b", origin)}
+        if any(o in codes if len(o) == 2 else o in origin.casefold() for o in self.origins):
+            return []
+        expected = ", ".join(self.profile.expected_ships_from)
+        return [Evidence("unexpected_origin", origin, WEIGHTS["unexpected_origin"],
+                         evidence=f"ships from {origin}, not from where the brand's goods ship ({expected})")]
+
+    def _seller_evidence(self, listing: Listing, now: datetime) -> list[Evidence]:
+        out: list[Evidence] = self._new_seller_evidence(listing, now) + self._origin_evidence(listing)
         count = listing.seller.ratings_count
         if count is not None and count < 5:
             out.append(Evidence("few_seller_ratings", str(count), WEIGHTS["few_seller_ratings"],
@@ -168,7 +202,10 @@ class ListingScorer:
 
     # ----------------------------------------------------------------- the verdict
 
-    def score(self, listing: Listing, listing_id: str | None = None) -> ListingScore:
+    def score(self, listing: Listing, listing_id: str | None = None, now: datetime | None = None) -> ListingScore:
+        """The score and finding of ``listing``; seller ages count from ``now``, else from its capture time."""
+        now = now or listing.crawl.fetched_at or datetime.now(timezone.utc)
+        now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now
         text = listing_text(listing)
         tied, evidence = self._brand_evidence(text)
         images = self._image_evidence(listing)
@@ -182,7 +219,7 @@ class ListingScorer:
         else:
             product = self.product_for(listing)
             evidence += self._wording_evidence(text) + self._price_evidence(listing, product) + images
-            evidence += self._seller_evidence(listing)
+            evidence += self._seller_evidence(listing, now)
             score, signals = combine(evidence)
         finding = Finding(
             event=listing.event, brand=listing.brand, kind=KIND, score=score, threshold=threshold,

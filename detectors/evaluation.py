@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from brandhound.image_fingerprint import ImageRefused, fingerprint
-from brandhound.items import Image, Listing, Price, Product, Seller, Url
+from brandhound.items import Crawl, Image, Listing, Price, Product, Seller, Url
 from brandhound.profile import BrandProfile
 
 
@@ -64,17 +65,21 @@ class SandboxBuild:
                 self._phash[url] = None
         return self._phash[url]
 
-    def listings(self) -> list[tuple[dict, Listing]]:
-        """Every labelled listing as the crawler would have extracted it (the crawl tests check
-        that it does), with the pHashes of its photos."""
+    def listings(self, now: datetime | None = None) -> list[tuple[dict, Listing]]:
+        """Every labelled listing as the crawler would have extracted it at ``now`` (the crawl tests
+        check that it does), with the pHashes of its photos and its seller's context."""
+        now = now or datetime.now(timezone.utc)
         out = []
         for p in self.truth["pages"]:
             if p["kind"] != "listing":
                 continue
+            seller = Seller(name=p["seller"], ships_from=p.get("ships_from"), ratings_count=p.get("seller_ratings"),
+                            joined=now - timedelta(days=p["seller_joined_days"]) if "seller_joined_days" in p else None)
             out.append((p, Listing(
                 url=Url(full=p["url"]), title=p["title"], description=p["description"],
                 price=Price(amount=p["price"], currency=p["currency"]),
-                product=Product(brand=p.get("brand_text"), sku=p.get("sku")), seller=Seller(name=p["seller"]),
+                product=Product(brand=p.get("brand_text"), sku=p.get("sku")), seller=seller,
+                quantity=p.get("quantity"), crawl=Crawl(fetched_at=now),
                 images=[Image(url=u, phash=self.phash(u)) for u in p["images"]])))
         return out
 
@@ -115,11 +120,19 @@ def evaluate_sites(profile: BrandProfile, build: SandboxBuild) -> list[Metrics]:
     """The site detector on every labelled sandbox site, its pages as the surface spider captures them
     (JavaScript-only ones as rendered) with RDAP facts from the sandbox registry: a site's verdict is
     its highest-scoring page's; a fake store flagged as phishing counts as a miss of one and a false
-    alarm of the other. Official and legitimate sites must stay clear."""
+    alarm of the other. Pages are compared with the official pages' HTML and carry the certificate
+    dates the sandbox serves. Official and legitimate sites must stay clear."""
     from detectors.official_images import OfficialImages
-    from detectors.site_detector import FAKE_STORE, PHISHING, SiteScorer, sandbox_rdap_client, score_sandbox_sites
+    from detectors.site_detector import (
+        FAKE_STORE,
+        PHISHING,
+        SiteScorer,
+        sandbox_official_references,
+        sandbox_rdap_client,
+        score_sandbox_sites,
+    )
 
-    scorer = SiteScorer.from_profile(profile, OfficialImages.from_profile(profile))
+    scorer = SiteScorer.from_profile(profile, OfficialImages.from_profile(profile), sandbox_official_references(build))
     results = score_sandbox_sites(scorer, build, sandbox_rdap_client(build))
     metrics = []
     for kind in (FAKE_STORE, PHISHING):

@@ -28,7 +28,7 @@ from sandbox.web.pastes import HOST as PASTE_HOST, plan_pastes, write_pastes
 from sandbox.web.surface import COLLECTORS, SiteWriter, plan_sites
 
 #: Bump when a change of the generator changes its output, so stale builds are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 BUILD_FILE = "build.json"
 
 
@@ -72,7 +72,10 @@ def build(profile_path: str | Path, out_dir: str | Path, *, listings_per_marketp
     write_pastes(out, pastes)
     # Every domain above is registered: look-alikes and their collectors recently, the rest long ago.
     young = [s.host for s in sites if s.label in ("fake_store", "phishing")] + [h for h, _ in COLLECTORS.values()]
-    rdap.write_registry(out, young, [h for h in out.hosts if h not in young and h != rdap.HOST], seed)
+    established = [h for h in out.hosts if h not in young and h != rdap.HOST]
+    rdap.write_registry(out, young, established, seed)
+    # ... and so were their certificates.
+    certificate_ages = tls.write_certificate_ages(out_dir, young, [*established, rdap.HOST], seed)
     out.save()
 
     truth: dict[str, Any] = {
@@ -89,7 +92,7 @@ def build(profile_path: str | Path, out_dir: str | Path, *, listings_per_marketp
         "pages": [
             *(gt.listing_entry(m, x) for m, listings in placed for x in listings if not x.fault),
             *(gt.listing_entry(m, x) for m, listings in placed for x in listings if x.fault),
-            *(gt.site_entry(s) for s in sites),
+            *(gt.site_entry(s, certificate_ages) for s in sites),
             *(gt.paste_entry(p) for p in pastes),
         ],
     }

@@ -58,6 +58,12 @@ GENUINE_SELLERS = ("Nordic Living Store", "Helsinki Design Shop", "Casa Norte In
 COUNTERFEIT_SELLERS = ("bestdeal_factory88", "LuxuryHomeWholesale", "shenzhen_homegoods_2024", "tanio-design-pl",
                        "mega.ofertas.br", "outlet_nordic_cheap", "GlobalMirrorMart")
 UNRELATED_SELLERS = ("HomeGoods Direct", "Kodin Tavaratalo", "ElectroMax", "PrintHaus Berlin", "Candle & Co")
+#: Share of each label's sellers who joined the marketplace recently: counterfeiters open new
+#: accounts as the old ones are banned; some honest sellers are new too.
+NEW_SELLER_SHARE = {"genuine": 0.3, "counterfeit": 0.8, "unrelated": 0.3}
+#: Days since a new and an established seller joined (kept clear of a 90-day cut-off).
+NEW_SELLER_DAYS = (3, 70)
+ESTABLISHED_SELLER_DAYS = (150, 4000)
 SHIPS_FROM = {
     "genuine": ("Helsinki, FI", "Tampere, FI", "Stockholm, SE", "Berlin, DE"),
     "counterfeit": ("Shenzhen, CN", "Guangzhou, CN", "Yiwu, CN", "Istanbul, TR"),
@@ -95,6 +101,7 @@ class Listing:
     ships_from: str
     quantity: int
     signals: list[str] = field(default_factory=list)
+    seller_joined_days: int = 0  # days since the seller joined the marketplace
     id: str = ""
     structured: str = "jsonld"   # jsonld | microdata | none
     rendering: str = "static"    # static | js
@@ -245,7 +252,16 @@ class ListingFactory:
         )
 
     def make(self, label: str, rng: random.Random) -> Listing:
-        return {"genuine": self.genuine, "counterfeit": self.counterfeit, "unrelated": self.unrelated}[label](rng)
+        listing = {"genuine": self.genuine, "counterfeit": self.counterfeit, "unrelated": self.unrelated}[label](rng)
+        listing.seller_joined_days = self.seller_joined_days(listing.seller, label)
+        return listing
+
+    def seller_joined_days(self, seller: str, label: str) -> int:
+        """Days since ``seller`` joined this marketplace: one value per seller and marketplace, drawn from
+        its own generator so that the listings' random stream stays what it was."""
+        rng = random.Random(f"{self.market}:seller:{seller}")
+        new = rng.random() < NEW_SELLER_SHARE[label]
+        return rng.randint(*(NEW_SELLER_DAYS if new else ESTABLISHED_SELLER_DAYS))
 
 
 def _resembles(other: str, profile: BrandProfile) -> bool:

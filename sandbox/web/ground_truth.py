@@ -29,6 +29,10 @@ def listing_fields(market: MarketSpec, listing: Listing) -> dict[str, Any]:
         "price": listing.price,
         "currency": listing.currency,
         "seller": listing.seller,
+        "seller_joined_days": listing.seller_joined_days,
+        "ships_from": listing.ships_from,
+        "quantity": listing.quantity,
+        "seller_ratings": listing.reviews,
         "sku": listing.sku,
         "product_sku": listing.product_sku,
         "brand_text": listing.brand_text,
@@ -65,13 +69,15 @@ def listing_entry(market: MarketSpec, listing: Listing) -> dict[str, Any]:
     return entry
 
 
-def site_entry(site: Site) -> dict[str, Any]:
+def site_entry(site: Site, certificate_ages: dict[str, int]) -> dict[str, Any]:
     return {
         "url": site.root, "kind": "site", "label": site.label, "role": site.role,
         "domain": site.host, "domain_unicode": to_unicode_host(site.host),
         "permutation": site.permutation, "technique": site.technique, "rendering": site.rendering,
         "form_actions": list(site.form_actions), "uses_official_logo": site.uses_official_logo,
         "pages": [site.url(p) for p in site.pages],
+        # Days between the issue of the site's TLS certificate and the moment the server issues it.
+        "certificate_age_days": certificate_ages[site.host],
     }
 
 

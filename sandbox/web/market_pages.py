@@ -95,6 +95,7 @@ def api_document(market: MarketSpec, listing: Listing) -> dict[str, Any]:
         "hinta": market.style.price_text(listing.price, listing.currency),
         "hinta_arvo": listing.price, "valuutta": listing.currency, "myyja": listing.seller,
         "sijainti": listing.ships_from, "maara": listing.quantity,
+        "liittynyt": market.style.seller_joined(listing.seller_joined_days),
         "kuvat": [market.url(p) for p in listing.image_paths],
     }
 
@@ -105,6 +106,7 @@ def listing_html(market: MarketSpec, listing: Listing, categories: list[dict]) -
     return render(
         template, **_market_context(market, categories), listing=listing,
         price_text=style.price_text(listing.price, listing.currency),
+        seller_joined=style.seller_joined(listing.seller_joined_days),
         images=[market.url(p) for p in listing.image_paths],
         category={"slug": listing.category, "name": style.category_name(listing.category),
                   "url": style.category_path(listing.category)},

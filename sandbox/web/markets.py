@@ -36,6 +36,22 @@ CATEGORY_NAMES = {
 }
 
 
+#: Finnish time units, singular and partitive plural ("3 viikkoa sitten").
+FINNISH_UNITS = {"day": ("päivä", "päivää"), "week": ("viikko", "viikkoa"), "month": ("kuukausi", "kuukautta"),
+                 "year": ("vuosi", "vuotta")}
+
+
+def age_in_units(days: int) -> tuple[int, str]:
+    """An age in the largest whole unit a marketplace shows: days, weeks, months (30 days) or years."""
+    if days < 14:
+        return max(days, 1), "day"
+    if days < 60:
+        return days // 7, "week"
+    if days < 365:
+        return days // 30, "month"
+    return days // 365, "year"
+
+
 @dataclass(frozen=True)
 class ResultsRequest:
     kind: str   # search | category
@@ -55,6 +71,10 @@ class MarketStyle:
     price_text: Callable[[float, str], str]
 
     def listing_path(self, listing_id: str, slug: str) -> str:
+        raise NotImplementedError
+
+    def seller_joined(self, days: int) -> str:
+        """How long ago the seller joined, as the marketplace words it."""
         raise NotImplementedError
 
     def image_path(self, listing_id: str, n: int, ext: str) -> str:
@@ -99,6 +119,10 @@ class BazaarStyle(MarketStyle):
     def listing_path(self, listing_id: str, slug: str) -> str:
         return f"/item/{listing_id}-{slug}"
 
+    def seller_joined(self, days: int) -> str:
+        n, unit = age_in_units(days)
+        return f"Member for {n} {unit}{'s' if n != 1 else ''}"
+
     def image_path(self, listing_id: str, n: int, ext: str) -> str:
         return f"/img/{listing_id}/{n}.{ext}"
 
@@ -129,6 +153,10 @@ class ToriStyle(MarketStyle):
 
     def listing_path(self, listing_id: str, slug: str) -> str:
         return f"/ilmoitus/{listing_id}"
+
+    def seller_joined(self, days: int) -> str:
+        n, unit = age_in_units(days)
+        return f"{n} {FINNISH_UNITS[unit][n != 1]} sitten"
 
     def image_path(self, listing_id: str, n: int, ext: str) -> str:
         return f"/kuvat/{listing_id}_{n}.{ext}"

@@ -4,26 +4,39 @@ The CA is made once per build directory (``ca.pem``, ``ca-key.pem``); a
 certificate for each host is issued on first use, written under ``certs/``
 (the ssl module loads certificates only from files) and its SSL context
 cached. Keys are ECDSA P-256: quick to make and accepted by every client.
+
+Like the RDAP registry, the build stores each host's certificate *age*
+(``certificate-ages.json``), not a date: a certificate is dated that many days
+before it is issued, so look-alike sites always show a freshly issued
+certificate and the established sites an old one, however old the build is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import ssl
 import threading
 from pathlib import Path
+from typing import Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from sandbox.web.fileio import write_atomic
+from sandbox.web.fileio import read_json, write_atomic, write_json
 
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
 CERTS_DIR = "certs"
 LEAF_KEY = "leaf-key.pem"
+AGES_FILE = "certificate-ages.json"
+#: Days since issue of a look-alike's certificate (issued just before it went live) and of an
+#: established site's (renewed at some point of its validity); hosts not in the file get the first.
+RECENT_DAYS = (1, 20)
+ESTABLISHED_DAYS = (60, 330)
+VALIDITY_DAYS = 390
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -62,6 +75,16 @@ def ensure_ca(directory: Path) -> Path:
     return cert_path
 
 
+def write_certificate_ages(directory: Path, recent: Iterable[str], established: Iterable[str],
+                           seed: int) -> dict[str, int]:
+    """Days since issue of each host's certificate, recent ones for ``recent``; written to ``AGES_FILE``."""
+    rng = random.Random(f"{seed}:certificates")
+    ages = {host: rng.randint(*RECENT_DAYS) for host in sorted(set(recent))}
+    ages |= {host: rng.randint(*ESTABLISHED_DAYS) for host in sorted(set(established) - set(ages))}
+    write_json(directory / AGES_FILE, ages)
+    return ages
+
+
 class CertificateAuthority:
     """Issues and caches one server certificate (and SSL context) per host name."""
 
@@ -77,6 +100,7 @@ class CertificateAuthority:
             # One key for every leaf: issuing stays cheap, each host still has its own certificate.
             _write_private(self._leaf_key_path, _key_pem(ec.generate_private_key(ec.SECP256R1())))
         self._leaf_key = serialization.load_pem_private_key(self._leaf_key_path.read_bytes(), password=None)
+        self._ages: dict[str, int] = read_json(directory / AGES_FILE)
         self._contexts: dict[str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
 
@@ -88,7 +112,7 @@ class CertificateAuthority:
         return path
 
     def _issue(self, host: str) -> x509.Certificate:
-        now = dt.datetime.now(dt.timezone.utc)
+        issued = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self._ages.get(host, RECENT_DAYS[0]))
         ca_ski = self._ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         return (
             x509.CertificateBuilder()
@@ -97,7 +121,7 @@ class CertificateAuthority:
             .public_key(self._leaf_key.public_key())
             .serial_number(x509.random_serial_number())
             # Under 398 days, the longest validity browsers accept for a server certificate.
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=390))
+            .not_valid_before(issued).not_valid_after(issued + dt.timedelta(days=VALIDITY_DAYS))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,

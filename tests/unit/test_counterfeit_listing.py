@@ -76,3 +76,64 @@ def test_allowlisted_sellers_and_unrelated_listings_are_never_flagged(scorer):
     assert scorer.score(allowlisted).finding.verdict == "clear"
     unrelated = Listing(title="Tessera Porcelain Espresso Cup Set replica", seller=Seller(name="x"), **base)
     assert scorer.score(unrelated).finding is None
+
+
+# --------------------------------------------------------------------------- seller context
+
+
+def _listing(**seller) -> Listing:
+    return Listing(url=Url(full="https://www.bazaarhub.com/item/2"), title="Kestrava Aalto Espresso Cup",
+                   price=Price(amount=36.0, currency="EUR"), seller=Seller(name="someone", **seller))
+
+
+def test_a_new_seller_is_a_signal_counted_from_the_capture_time(scorer):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime(2026, 11, 24, tzinfo=timezone.utc)
+    fresh = scorer.score(_listing(joined=now - timedelta(days=12)), now=now).finding
+    signal = next(s for s in fresh.signals if s.name == "new_seller")
+    assert signal.value == "12 days" and "2026-11-12" in signal.evidence
+    nearing = next(s for s in scorer.score(_listing(joined=now - timedelta(days=80)), now=now).finding.signals
+                   if s.name == "new_seller")
+    assert nearing.contribution < signal.contribution
+    for established in (_listing(joined=now - timedelta(days=90)), _listing(joined=now - timedelta(days=900)),
+                        _listing()):
+        assert "new_seller" not in {s.name for s in scorer.score(established, now=now).finding.signals}
+    # The profile sets the limit; alone the signal never flags a listing.
+    strict = ListingScorer(PROFILE.model_copy(update={"new_seller_days": 7}))
+    assert "new_seller" not in {s.name for s in strict.score(_listing(joined=now - timedelta(days=12)), now=now)
+                                .finding.signals}
+    assert fresh.verdict == "clear"
+
+
+def test_unexpected_origin_is_context_only_and_needs_the_profile_field(scorer):
+    names = lambda s, listing: {x.name for x in s.score(listing).finding.signals}  # noqa: E731
+    assert "unexpected_origin" in names(scorer, _listing(ships_from="Shenzhen, CN"))
+    for origin in ("Helsinki, FI", "Tallinn, EE"):
+        assert "unexpected_origin" not in names(scorer, _listing(ships_from=origin)), origin
+    # "de" is a word, not Germany.
+    assert "unexpected_origin" in names(scorer, _listing(ships_from="Ciudad de México, MX"))
+    by_name = ListingScorer(PROFILE.model_copy(update={"expected_ships_from": ["Finland"]}))
+    assert "unexpected_origin" not in names(by_name, _listing(ships_from="Espoo, Finland"))
+    assert "unexpected_origin" not in names(ListingScorer(PROFILE.model_copy(update={"expected_ships_from": []})),
+                                            _listing(ships_from="Shenzhen, CN"))
+    finding = scorer.score(_listing(ships_from="Yiwu, CN")).finding
+    assert finding.verdict == "clear" and "FI, SE, DE, EE" in next(
+        s.evidence for s in finding.signals if s.name == "unexpected_origin")
+
+
+def test_sandbox_counterfeit_sellers_are_mostly_new_and_new_genuine_sellers_stay_clear(scorer, sandbox_listings):
+    from collections import Counter
+
+    new = Counter()
+    for truth, listing in sandbox_listings:
+        finding = scorer.score(listing).finding
+        if finding is None or listing.seller.name in PROFILE.allowlist.sellers:
+            continue
+        is_new = "new_seller" in {s.name for s in finding.signals}
+        assert is_new == (truth["seller_joined_days"] < PROFILE.new_seller_days)
+        new[truth["label"], is_new] += 1
+        if truth["label"] == "genuine":
+            assert finding.verdict == "clear", finding.explanation
+    assert new["counterfeit", True] > 2 * new["counterfeit", False]
+    assert new["genuine", True] > 0  # some honest sellers are new too, and stay clear

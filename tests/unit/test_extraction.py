@@ -1,11 +1,14 @@
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from brandhound.items import Tls
 from crawlers.html_text import decode_html
-from crawlers.listing_extraction import extract_listing
+from crawlers.listing_extraction import extract_listing, parse_joined
 from crawlers.page_facts import page_facts
 from crawlers.prices import parse_price
+from crawlers.tls_facts import tls_from_certificate, tls_from_security_details, tls_of
 
 
 @pytest.mark.parametrize(
@@ -135,3 +138,116 @@ def test_a_page_with_an_xml_encoding_declaration_still_extracts():
             '</script></head><body><h1>Kestrava cup</h1></body></html>')
     listing = extract_listing(page, "https://www.bazaarhub.com/item/1")
     assert (listing.title, listing.price, listing.currency, listing.extraction) == ("Kestrava cup", 12.5, "EUR", "jsonld")
+
+
+# --------------------------------------------------------------------------- seller join dates
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("text", "joined"), [
+    ("Member for 3 weeks", NOW - timedelta(days=21)),
+    ("Joined 12 days ago", NOW - timedelta(days=12)),
+    ("Member for 1 year", NOW - timedelta(days=365)),
+    ("4 kuukautta sitten", NOW - timedelta(days=120)),
+    ("5 päivää sitten", NOW - timedelta(days=5)),
+    ("hace 2 semanas", NOW - timedelta(days=14)),
+    ("joined 2026-10", datetime(2026, 10, 1, tzinfo=timezone.utc)),
+    ("Member since March 2019", datetime(2019, 3, 1, tzinfo=timezone.utc)),
+    ("jäsen vuodesta 2019", datetime(2019, 1, 1, tzinfo=timezone.utc)),  # a year alone: its first day
+    ("a while ago", None), ("", None), ("2026-13", None),
+])
+def test_seller_join_dates_absolute_and_relative(text, joined):
+    assert parse_joined(text, NOW) == joined
+
+
+def test_seller_join_date_from_a_label_and_its_value_or_structured_data():
+    table = """<html><body><h1>Kestrava cup</h1><span class="price">12,00 €</span><table>
+      <tr><th>Myyjä</th><td class="myyja">halpa</td></tr>
+      <tr><th>Myyjä liittynyt</th><td>3 viikkoa sitten</td></tr></table></body></html>"""
+    assert extract_listing(table, "https://torimarket.fi/ilmoitus/1", now=NOW).seller_joined == NOW - timedelta(days=21)
+    ld = {"@type": "Product", "name": "Kestrava cup", "image": "/1.jpg",
+          "offers": {"price": "9", "priceCurrency": "EUR",
+                     "seller": {"@type": "Organization", "name": "x", "foundingDate": "2026-11-01"}}}
+    page = f'<html><head><script type="application/ld+json">{json.dumps(ld)}</script></head><body></body></html>'
+    got = extract_listing(page, "https://www.bazaarhub.com/item/1", now=NOW)
+    assert got.seller_joined == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    assert got.to_json()["seller_joined"] == "2026-11-01T00:00:00+00:00"
+    assert extract_listing("<h1>t</h1><p class='price'>9 €</p>", "https://x.example/1").seller_joined is None
+
+
+def test_every_sandbox_listing_shows_its_sellers_join_date(tmp_path):
+    """Both marketplace styles (and the JavaScript listings' API): the extracted date is the labelled age."""
+    from detectors.evaluation import SandboxBuild
+    from sandbox.web import build
+    from tests.conftest import EXAMPLE_BRAND
+
+    build(EXAMPLE_BRAND, tmp_path, listings_per_marketplace=40)
+    sandbox = SandboxBuild(tmp_path)
+    listings = [p for p in sandbox.truth["pages"] if p["kind"] == "listing"]
+    static = [p for p in listings if p["rendering"] == "static"]
+    assert {p["site"] for p in static} == {"BazaarHub", "Tori Market"}
+    for page in static:
+        got = extract_listing(sandbox.body(page["url"]).decode(), page["url"], now=NOW)
+        assert got.seller_joined is not None, page["url"]
+        # Shown in whole days, weeks, months or years: never more recent than the truth, at most a unit off.
+        age = (NOW - got.seller_joined).days
+        assert age <= page["seller_joined_days"] < age + 365, (page["url"], age, page["seller_joined_days"])
+        assert (age < 90) == (page["seller_joined_days"] < 90), page["url"]
+    for page in (p for p in listings if p["rendering"] == "js"):
+        api = json.loads(sandbox.body(page["api_url"]))
+        assert (NOW - parse_joined(api["liittynyt"], NOW)).days <= page["seller_joined_days"]
+
+
+# --------------------------------------------------------------------------- TLS certificate facts
+
+
+def _certificate(issued: datetime):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Let's Encrypt"),
+                        x509.NameAttribute(NameOID.COMMON_NAME, "R11")])
+    return (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kestrava.co")]))
+            .issuer_name(issuer).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(issued).not_valid_after(issued + timedelta(days=90)).sign(key, hashes.SHA256()))
+
+
+def test_tls_facts_from_the_browser():
+    details = {"issuer": "R11", "protocol": "TLS 1.3", "subjectName": "kestrava.co",
+               "validFrom": NOW.timestamp(), "validTo": (NOW + timedelta(days=90)).timestamp()}
+    assert tls_from_security_details(details) == Tls(issuer="R11", not_before=NOW, not_after=NOW + timedelta(days=90))
+    assert tls_from_security_details({"issuer": "R11", "validFrom": -1, "validTo": "soon"}) == Tls(issuer="R11")
+    assert tls_from_security_details({}) is None and tls_from_security_details(None) is None
+
+
+def test_tls_facts_from_scrapys_connection():
+    from OpenSSL.crypto import X509
+    from twisted.internet.ssl import Certificate
+
+    cert = _certificate(NOW)
+    expected = Tls(issuer="CN=R11,O=Let's Encrypt", not_before=NOW.replace(microsecond=0),
+                   not_after=(NOW + timedelta(days=90)).replace(microsecond=0))
+    assert tls_from_certificate(cert) == expected
+    assert tls_from_certificate(Certificate(X509.from_cryptography(cert))) == expected
+    assert tls_from_certificate(None) is None and tls_from_certificate(object()) is None
+
+
+def test_tls_facts_of_a_response_prefer_the_browser_and_skip_plain_http():
+    from OpenSSL.crypto import X509
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+    from twisted.internet.ssl import Certificate
+
+    cert = Certificate(X509.from_cryptography(_certificate(NOW - timedelta(days=400))))
+    browser = Request("https://kestrava.co/", meta={"playwright_security_details": {
+        "issuer": "R11", "validFrom": NOW.timestamp(), "validTo": NOW.timestamp() + 86400}})
+    assert tls_of(HtmlResponse(browser.url, request=browser, body=b"", certificate=cert)).not_before == NOW
+    plain = Request("https://kestrava.co/")
+    assert tls_of(HtmlResponse(plain.url, request=plain, body=b"", certificate=cert)).issuer == "CN=R11,O=Let's Encrypt"
+    http = Request("http://kestrava.co/")
+    assert tls_of(HtmlResponse(http.url, request=http, body=b"", certificate=cert)) is None
+    assert tls_of(HtmlResponse("https://kestrava.co/", body=b"")) is None

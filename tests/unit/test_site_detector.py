@@ -27,10 +27,12 @@ from detectors.site_detector import (
     SiteDetector,
     SiteScorer,
     page_text,
+    sandbox_official_references,
     sandbox_rdap_client,
     sandbox_site_pages,
     score_sandbox_sites,
 )
+from detectors.site_similarity import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint
 from sandbox.web import build
 from sandbox.web.rdap import BOOTSTRAP_URL, HOST as RDAP_HOST
 from sandbox.web.routes import Request
@@ -150,7 +152,7 @@ def test_recoloured_logo_is_still_the_official_logo(results):
 
 def test_the_favicon_alone_ties_a_page_to_the_brand(sandbox, scorer):
     truth = sites(sandbox, label=FAKE_STORE, rendering="static")[0]
-    site, text = sandbox_site_pages(sandbox, truth)[0]
+    site, text, _ = sandbox_site_pages(sandbox, truth)[0]
     site.logos = []
     logo = next(s for s in scorer.score(site, text).signals if s.name == "official_logo")
     assert "favicon" in logo.evidence
@@ -177,9 +179,57 @@ def test_javascript_shells_are_judged_on_what_the_browser_renders(sandbox, score
     for truth in js:
         raw = sandbox.body(truth["url"]).decode()
         assert "<form" not in raw
-        [(site, text)] = sandbox_site_pages(sandbox, truth)
+        [(site, text, _)] = sandbox_site_pages(sandbox, truth)
         assert site.forms and site.forms[0].action in truth["form_actions"]
         assert scorer.score(site, text).kind == truth["label"]
+
+
+def test_copies_of_the_official_site_are_recognised_and_legitimate_sites_are_not(sandbox, images):
+    references = sandbox_official_references(sandbox)
+    official_urls = {u for t in sites(sandbox, label="official") for u in t["pages"]}
+    assert set(references.html) == official_urls
+    scorer = SiteScorer.from_profile(PROFILE.model_copy(update={"allowlist": Allowlist()}), images, references)
+    results = score_sandbox_sites(scorer, sandbox, sandbox_rdap_client(sandbox))
+    copied = 0
+    for r in results:
+        for page in r.pages:
+            similar = [s for s in page.signals if s.name == "html_similar_to_official"]
+            if r.truth["label"] in ("legit", "official"):
+                assert not similar and not r.flagged, page.finding.explanation
+            elif similar:
+                copied += 1
+                matched = similar[0].evidence.rsplit(" ", 1)[1]
+                assert matched in official_urls and float(similar[0].value) >= 0.5
+    static = sum(len(t["pages"]) for t in sites(sandbox) if t["label"] in (FAKE_STORE, PHISHING)
+                 and t["rendering"] == "static")
+    assert copied >= static  # every page of a static copy (the rendered JS shells differ more)
+
+
+def test_look_alikes_carry_the_recent_certificates_the_sandbox_serves(results):
+    for r in results:
+        recent = [s for s in r.best.signals if s.name == "recent_certificate"]
+        assert bool(recent) == (r.truth["label"] in (FAKE_STORE, PHISHING)), r.truth["url"]
+        assert r.truth["certificate_age_days"] < 30 if recent else r.truth["certificate_age_days"] >= 60
+
+
+def test_a_screenshot_like_the_official_one_is_a_signal(sandbox, images):
+    """The fake's JavaScript shell renders to other HTML than the official storefront, but looks the same."""
+    from tests.unit.test_site_similarity import screenshot
+
+    references = OfficialReferences()
+    references.add("https://kestrava.com/", screenshot=screenshot())
+    scorer = SiteScorer.from_profile(PROFILE, images, references)
+    truth = sites(sandbox, label=FAKE_STORE, rendering="js")[0]
+    [(site, text, _)] = sandbox_site_pages(sandbox, truth)
+    copied = scorer.score(site, text, screenshot=ScreenshotFingerprint.of(screenshot(banner="#d7263d")))
+    [signal] = [s for s in copied.signals if s.name == "screenshot_similar_to_official"]
+    assert "https://kestrava.com/" in signal.evidence and float(signal.value) >= 0.8
+    other = scorer.score(site, text, screenshot=ScreenshotFingerprint.of(screenshot(layout="article")))
+    assert "screenshot_similar_to_official" not in signal_names(other) and other.score < copied.score
+    # A copy of the official site ties a page to the brand even when nothing else does.
+    blank = make_site("https://nordic-design-sale.shop/")
+    assert scorer.score(blank, "", screenshot=ScreenshotFingerprint.of(screenshot())).score > 0
+    assert scorer.score(blank, "").score == 0
 
 
 # --------------------------------------------------------------------------- the scorer on hand-made sites
@@ -261,7 +311,7 @@ def test_page_text_leaves_scripts_out():
 def test_detector_hook_finds_and_fills_rdap(sandbox):
     detector = SiteDetector(profile=PROFILE, rdap=sandbox_rdap_client(sandbox))
     phishing = sites(sandbox, label=PHISHING, rendering="static")[0]
-    [(site, _)] = sandbox_site_pages(sandbox, phishing)[:1]
+    [(site, _, _)] = sandbox_site_pages(sandbox, phishing)[:1]
     site.rdap = None
     body = sandbox.body(phishing["pages"][0])
     [finding] = detector.detect(Capture(page=None, body=body, site=site))
@@ -270,9 +320,34 @@ def test_detector_hook_finds_and_fills_rdap(sandbox):
     assert finding.subject.id == site.doc_id()
 
     official = sites(sandbox, label="official")[0]
-    [(site, _), *_] = sandbox_site_pages(sandbox, official)
+    [(site, _, _), *_] = sandbox_site_pages(sandbox, official)
     assert detector.detect(Capture(page=None, body=sandbox.body(official["url"]), site=site)) == []
     assert detector.detect(Capture(page=None, body=b"")) == []
+
+
+def test_detector_hook_compares_captures_with_the_spiders_official_references(sandbox):
+    from tests.unit.test_site_similarity import screenshot
+
+    class Spider:
+        profile = PROFILE
+        official_references = OfficialReferences()
+
+    class Crawler:
+        spider = Spider()
+        settings = {"BRANDHOUND_RDAP_BOOTSTRAP": "off"}
+
+    detector = SiteDetector(Crawler())
+    store = sites(sandbox, label=FAKE_STORE, rendering="static")[0]
+    site, _, html = sandbox_site_pages(sandbox, store)[0]
+    capture = Capture(page=None, body=html.encode(), screenshot=screenshot(), site=site)
+    assert not {"html_similar_to_official", "screenshot_similar_to_official"} & signal_names(
+        detector.detect(capture)[0])
+    # The spider fills its references while the crawl runs; the detector sees them as they come.
+    official = sites(sandbox, label="official")[1]
+    Spider.official_references.add(official["url"], sandbox.body(official["url"]), screenshot())
+    [finding] = detector.detect(capture)
+    assert {"html_similar_to_official", "screenshot_similar_to_official"} <= signal_names(finding)
+    assert HtmlFingerprint.of(html).similarity(Spider.official_references.html[official["url"]]) >= 0.7
 
 
 def test_detector_hook_reads_its_rdap_settings(tmp_path):
@@ -464,3 +539,32 @@ def test_sandbox_rdap_service_speaks_rdap(sandbox):
     assert {"com", "fi", "net", "shop", "store", "info", "xyz", "top"} <= tlds
     assert sandbox.truth["rdap"]["bootstrap"] == BOOTSTRAP_URL
     assert json.loads((Path(sandbox.dir) / "build.json").read_text())["rdap_bootstrap"] == BOOTSTRAP_URL
+
+
+def test_detector_hook_reads_the_html_and_screenshot_the_evidence_pipeline_stored(sandbox, tmp_path):
+    """The evidence pipeline runs first, stores the bytes and lets them go: the detector reads them back."""
+    from brandhound.evidence import EvidenceStore
+    from brandhound.items import Page
+    from tests.unit.test_site_similarity import screenshot
+
+    class Spider:
+        profile = PROFILE
+        official_references = OfficialReferences()
+
+    class Crawler:
+        spider = Spider()
+        settings = {"BRANDHOUND_RDAP_BOOTSTRAP": "off", "BRANDHOUND_EVIDENCE_DIR": str(tmp_path)}
+
+    official = sites(sandbox, label="official")[1]
+    Spider.official_references.add(official["url"], sandbox.body(official["url"]), screenshot())
+    store = sites(sandbox, label=FAKE_STORE, rendering="static")[0]
+    site, _, html = sandbox_site_pages(sandbox, store)[0]
+    evidence = EvidenceStore(tmp_path)
+    page = Page(url=site.url, file=evidence.put(html.encode(), suffix=".html", mime_type="text/html"),
+                screenshot=evidence.put(screenshot(), suffix=".png", mime_type="image/png"))
+    [finding] = SiteDetector(Crawler()).detect(Capture(page=page, body=None, screenshot=None, site=site))
+    assert {"html_similar_to_official", "screenshot_similar_to_official", "discount_wording"} <= signal_names(finding)
+    # A file gone from the store is logged and the capture judged on the rest.
+    (tmp_path / page.screenshot.path).unlink()
+    [finding] = SiteDetector(Crawler()).detect(Capture(page=page, site=site))
+    assert "screenshot_similar_to_official" not in signal_names(finding) and finding.verdict == "flagged"
