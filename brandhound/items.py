@@ -262,6 +262,25 @@ class Recipient:
     name: str | None = spec("Organisation name.")
     email: str | None = spec("Address the notice goes to.")
     form_url: str | None = spec("Web form URL where the recipient takes reports.")
+    source: str | None = spec("Where the contact came from: profile, rdap, site (the crawl's RDAP facts) or fallback.")
+
+
+@dataclass(kw_only=True)
+class NoticeEvidence:
+    """One infringing item a takedown notice lists, with the evidence captured for it."""
+
+    finding_id: str = spec("The finding this entry comes from.")
+    kind: str = spec("The finding's kind, e.g. counterfeit_listing, phishing.")
+    url: str | None = spec("The infringing URL as found.")
+    final_url: str | None = spec("The URL after redirects, as captured.")
+    title: str | None = spec("Listing or page title as captured (untrusted text, shown escaped).", es=STORED_ONLY)
+    seller: str | None = spec("Seller name on the marketplace, for listings (untrusted text).", es=STORED_ONLY)
+    captured_at: datetime | None = spec("When the evidence was captured (UTC).")
+    html: File | None = spec("The stored HTML of the captured page.")
+    screenshot: File | None = spec("The stored screenshot of the captured page.")
+    images: list[File] = spec("The listing's stored images.", factory=list)
+    account: str | None = spec("For leaks: the affected account, masked.")
+    secret: str | None = spec("For leaks: the secret's masked form (never the secret).", es=STORED_ONLY)
 
 
 @dataclass(kw_only=True)
@@ -402,7 +421,8 @@ class Takedown(Item):
 
     recipient: Recipient = spec("Who it is addressed to.")
     status: str = spec("draft, approved, sent, acknowledged, removed or rejected.", default="draft")
-    history: list[StatusChange] = spec("Every status change.", factory=list, es={"type": "nested"})
+    history: list[StatusChange] = spec("Every status change, and every edit of a draft (status draft, the reason "
+                                       "says what was edited).", factory=list, es={"type": "nested"})
     language: str = spec("Language of the notice, ISO 639-1.", default="en")
     finding_ids: list[str] = spec("Findings the notice covers.", factory=list)
     campaign: Campaign = spec("The campaign the notice covers.", factory=Campaign)
@@ -410,9 +430,16 @@ class Takedown(Item):
     subject_line: str | None = spec("Notice subject line.", es=TEXT)
     body: str | None = spec("Rendered notice text.", es=LONG_TEXT)
     manifest_sha256: str | None = spec("SHA-256 of the evidence bundle's manifest.")
+    evidence: list[NoticeEvidence] = spec("The infringing items listed, with their evidence files.", factory=list,
+                                          es={"type": "nested"})
+    report: str | None = spec("The recipient's report form fields as JSON (marketplace, search engines).", es=STORED_ONLY)
+    remarks: str | None = spec("Free text legal staff add to the notice.", es=LONG_TEXT)
+    unreviewed: bool = spec("Drafted with flagged findings no analyst has confirmed (demo only).", default=False)
+    group: str | None = spec("What the notice groups on this recipient: campaign, leak source or finding; "
+                             "a follow-up to a sent notice names it.")
 
     def doc_id(self) -> str:
-        key = self.campaign.id or ",".join(sorted(self.finding_ids))
+        key = self.group or self.campaign.id or ",".join(sorted(self.finding_ids))
         return stable_id(self.INDEX, self.recipient.kind, self.recipient.email or self.recipient.name or "", key)
 
 

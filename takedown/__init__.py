@@ -1,1 +1,18 @@
-"""Takedown notices drafted from confirmed findings."""
+"""Takedown notices drafted from confirmed findings, reviewed by legal staff, exported with evidence.
+
+Modules, each doing one thing:
+
+- :mod:`takedown.service`: :class:`~takedown.service.TakedownService`, the API the CLI and the
+  review console call (draft, list, get, edit, approve, reject, mark, export) over the
+  Elasticsearch ``takedowns`` index;
+- :mod:`takedown.lifecycle`: statuses, allowed transitions, :class:`~takedown.lifecycle.TakedownError`;
+- :mod:`takedown.recipients`: who receives a finding's notices (marketplace, registrar, host,
+  search engines, law enforcement, internal) and in which language; :mod:`takedown.hosting`
+  finds hosting providers over RDAP ``ip`` queries;
+- :mod:`takedown.drafting`: findings grouped per recipient and campaign into rendered drafts;
+- :mod:`takedown.render` with ``templates/`` and ``i18n/``: the notice text and HTML letter;
+  :mod:`takedown.reports`: the recipients' form data; :mod:`takedown.text`: untrusted text made inert;
+- :mod:`takedown.export` and :mod:`takedown.bundle`: .eml, PDF, CSV, ZIP, manifests, verification;
+- :mod:`takedown.triage`: confirming and dismissing findings; :mod:`takedown.cli`: the commands;
+- :mod:`takedown.samples`: realistic sample findings with evidence, for demos and tests.
+"""

@@ -16,10 +16,20 @@ build stays reproducible and a "young" domain stays young however old the build 
 
 ``/bootstrap/dns.json`` is an IANA-style bootstrap file (RFC 9224) mapping every TLD
 the sandbox uses to this service; point ``BRANDHOUND_RDAP_BOOTSTRAP`` at it.
+
+It is also the regional internet registry of the sandbox's hosting providers: ``/ip/<addr>``
+answers an IP network object (RFC 9083 section 5.4) for the address of any of its
+networks, with the provider as ``registrant`` entity and its ``abuse`` contact nested
+inside, as ARIN's and RIPE's RDAP ``ip`` queries do; ``/bootstrap/ipv4.json`` maps those
+networks (documentation ranges, RFC 5737) to this service. Every sandbox host really
+resolves to 127.0.0.1, so the address a domain *would* have, its A record in the real
+world, is published at ``/sandbox/hosting.json`` (registered domain -> address): look-alikes
+sit with hosting providers that abusers favour, the rest with established ones.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 from datetime import datetime, timedelta, timezone
@@ -47,6 +57,17 @@ REGISTRARS = (
     ("9204", "Privacy Registrar Inc.", "report-abuse@privacyregistrar.example", "+1.5555550123"),
 )
 ESTABLISHED, ABUSED = REGISTRARS[:2], REGISTRARS[2:]
+IP_BOOTSTRAP_PATH = "/bootstrap/ipv4.json"
+HOSTING_PATH = "/sandbox/hosting.json"
+#: Hosting providers (network handle, CIDR, name, abuse e-mail, abuse phone, country); the first
+#: hosts established sites, the others the look-alikes.
+NETWORKS = (
+    ("NET-192-0-2-0-1", "192.0.2.0/24", "Aurora Cloud Oy", "abuse@auroracloud.example", "+358.95550199", "FI"),
+    ("NET-198-51-100-0-1", "198.51.100.0/24", "FastPark Hosting Ltd", "abuse@fastpark-hosting.example",
+     "+44.2055509876", "GB"),
+    ("NET-203-0-113-0-1", "203.0.113.0/24", "Offshore VPS S.A.", "noc-abuse@offshorevps.example",
+     "+507.5550123", "PA"),
+)
 #: Age in days of a young (look-alike) and an established domain.
 YOUNG_DAYS = (2, 60)
 OLD_DAYS = (900, 7000)
@@ -107,7 +128,28 @@ def write_registry(out: Output, young: Iterable[str], old: Iterable[str], seed: 
                                                         sort_keys=True, indent=1).encode())
     out.app(HOST, "rdap", index=index)
     out.page(HOST, BOOTSTRAP_PATH, json.dumps(bootstrap(records), indent=1), content_type="application/json")
+    out.page(HOST, IP_BOOTSTRAP_PATH, json.dumps(ip_bootstrap(), indent=1), content_type="application/json")
+    out.page(HOST, HOSTING_PATH, json.dumps(plan_hosting(records, seed), indent=1, sort_keys=True),
+             content_type="application/json")
     return records
+
+
+def plan_hosting(records: dict[str, dict[str, Any]], seed: int) -> dict[str, str]:
+    """The address each registered domain would resolve to: young ones with abused providers.
+    Its own random stream, so the domain records (and their answers) do not change."""
+    rng = random.Random(f"{seed}:hosting")
+    hosting = {}
+    for ldh, record in records.items():
+        network = rng.choice(NETWORKS[1:] if record["age_days"] <= YOUNG_DAYS[1] else NETWORKS[:1])
+        hosting[ldh] = str(ipaddress.ip_network(network[1])[rng.randint(2, 250)])
+    return hosting
+
+
+def ip_bootstrap() -> dict[str, Any]:
+    """An RFC 9224 IPv4 bootstrap registry: the sandbox's networks served by this service."""
+    return {"version": "1.0", "publication": "2026-01-01T00:00:00Z",
+            "description": "brandhound sandbox RDAP IPv4 bootstrap (IANA format)",
+            "services": [[[n[1] for n in NETWORKS], [BASE_URL]]]}
 
 
 # --------------------------------------------------------------------------- the service
@@ -118,7 +160,7 @@ def _vcard(*props: list[Any]) -> list[Any]:
 
 
 class RdapApp:
-    """Answers ``/domain/<name>`` and ``/help`` from a build's registration index."""
+    """Answers ``/domain/<name>``, ``/ip/<address>`` and ``/help`` from a build's registration index."""
 
     def __init__(self, index_path: Path, clock: Callable[[], datetime] | None = None):
         data = json.loads(Path(index_path).read_text(encoding="utf-8"))
@@ -129,6 +171,8 @@ class RdapApp:
     def handle(self, path: str, query: str) -> tuple[int, bytes, str] | None:
         if path == "/help":
             return self._json(200, {"rdapConformance": CONFORMANCE, "notices": self._notices()})
+        if path.startswith("/ip/"):
+            return self._ip(unquote(path[len("/ip/"):]))
         if not path.startswith("/domain/"):
             return None
         name = unquote(path[len("/domain/"):]).strip().rstrip(".").lower()
@@ -186,6 +230,50 @@ class RdapApp:
         if r["unicode"] != r["ldh"]:
             obj["unicodeName"] = r["unicode"]
         return obj
+
+    def _ip(self, text: str) -> tuple[int, bytes, str]:
+        try:
+            address = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            return self._error(400, "Bad Request", f"{text!r} is not an IP address or network")
+        network = next((n for n in NETWORKS if address.version == 4
+                        and address.subnet_of(ipaddress.ip_network(n[1]))), None)
+        if network is None:
+            return self._error(404, "Not Found", f"{text} is in no network registered here")
+        return self._json(200, self.network_object(network))
+
+    def network_object(self, network: tuple[str, ...]) -> dict[str, Any]:
+        handle, cidr, name, abuse_email, abuse_phone, country = network
+        net = ipaddress.ip_network(cidr)
+        self_url = f"{self.base_url}ip/{cidr}"
+        return {
+            "rdapConformance": ["rdap_level_0", "cidr0"],
+            "objectClassName": "ip network",
+            "handle": handle,
+            "startAddress": str(net.network_address),
+            "endAddress": str(net.broadcast_address),
+            "ipVersion": "v4",
+            "name": name.upper().replace(" ", "-").replace(".", ""),
+            "type": "ALLOCATED PA",
+            "country": country,
+            "cidr0_cidrs": [{"v4prefix": str(net.network_address), "length": net.prefixlen}],
+            "links": [{"value": self_url, "rel": "self", "href": self_url, "type": RDAP_JSON}],
+            "status": ["active"],
+            "entities": [{
+                "objectClassName": "entity",
+                "handle": handle.replace("NET-", "ORG-"),
+                "roles": ["registrant"],
+                "vcardArray": _vcard(["fn", {}, "text", name], ["kind", {}, "text", "org"]),
+                "entities": [{
+                    "objectClassName": "entity",
+                    "roles": ["abuse"],
+                    "vcardArray": _vcard(["fn", {}, "text", f"{name} Abuse"],
+                                         ["tel", {"type": "voice"}, "uri", f"tel:{abuse_phone}"],
+                                         ["email", {}, "text", abuse_email]),
+                }],
+            }],
+            "notices": self._notices(),
+        }
 
     def _notices(self) -> list[dict[str, Any]]:
         return [{"title": "Terms of Use",

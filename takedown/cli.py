@@ -1,0 +1,204 @@
+"""``brandhound takedown ...`` and ``brandhound findings confirm|dismiss``: the command line of :mod:`takedown`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from brandhound.config import ConfigError, Settings
+from brandhound.mapping import to_document
+from brandhound.profile import load_profile
+from detectors.rdap import RdapClient, RdapError
+from takedown.bundle import verify
+from takedown.export import FORMATS
+from takedown.hosting import HostingLookup
+from takedown.lifecycle import STATUSES, TakedownError
+from takedown.recipients import RECIPIENT_KINDS, RecipientFinder
+from takedown.service import TakedownService
+from takedown.triage import set_finding_status
+
+#: Errors the ``brandhound`` command prints as one line, without a traceback.
+ERRORS = (TakedownError, RdapError)
+EXAMPLE_BRAND = Path(__file__).resolve().parent.parent / "examples" / "brands" / "kestrava" / "brand.yaml"
+
+
+def _out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def _sandbox_lookups(settings: Settings) -> tuple[RdapClient, HostingLookup]:
+    """RDAP clients that ask the running sandbox web's registry, through its proxy."""
+    from sandbox.web import daemon, rdap
+
+    state = daemon.status(settings.home)
+    if not state.get("running"):
+        raise ConfigError("--sandbox: the sandbox web is not running; start it with `brandhound sandbox up`")
+    ca = str(Path(state["ground_truth"]).parent / "ca.pem")
+    domains = RdapClient(rdap.BOOTSTRAP_URL, proxy=state["proxy_url"], ca_bundle=ca)
+    hosting = HostingLookup(f"https://{rdap.HOST}{rdap.IP_BOOTSTRAP_PATH}", proxy=state["proxy_url"], ca_bundle=ca)
+    hosting.use_published_map(f"https://{rdap.HOST}{rdap.HOSTING_PATH}")
+    return domains, hosting
+
+
+def service_for(args: argparse.Namespace, settings: Settings, lookups: bool = False) -> TakedownService:
+    profile = load_profile(args.brand)
+    finder = None
+    if lookups and not args.no_rdap:
+        rdap, hosting = _sandbox_lookups(settings) if args.sandbox else (RdapClient.from_settings(),
+                                                                         HostingLookup.from_env())
+        finder = RecipientFinder(profile, rdap, hosting)
+    elif lookups:
+        finder = RecipientFinder(profile)
+    return TakedownService.from_settings(settings, profile, finder)
+
+
+def _summary(notice: Any) -> str:
+    r = notice.recipient
+    to = r.email or r.form_url or "NO ADDRESS"
+    flag = " [UNREVIEWED]" if notice.unreviewed else ""
+    return (f"{notice.doc_id()}  {notice.status:<12} {r.kind:<15} {notice.language}  {len(notice.finding_ids):>3} "
+            f"finding(s)  {r.name} <{to}>{flag}")
+
+
+def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    service = service_for(args, settings, lookups=True)
+    result = service.draft_from_findings(by=args.by, include_flagged=args.flagged)
+    if args.flagged:
+        _out("NOTE: --flagged drafts include findings no analyst has confirmed; they are labelled UNREVIEWED "
+             "and are for demonstrations, not for sending")
+    _out(f"{result.findings} findings: {len(result.created)} notices created, {len(result.updated)} drafts updated, "
+         f"{len(result.followups)} follow-ups, {len(set(result.kept))} notices past draft left unchanged, "
+         f"{len(result.superseded)} superseded drafts rejected")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    notices = service_for(args, settings).list(status=args.status, recipient_kind=args.kind)
+    for notice in notices:
+        _out(json.dumps(to_document(notice), ensure_ascii=False, default=str) if args.json else _summary(notice))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    notice = service_for(args, settings).get(args.id)
+    _out(_summary(notice))
+    _out(f"Subject: {notice.subject_line}\n")
+    _out(notice.body or "")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
+    _out(_summary(service_for(args, settings).approve(args.id, by=args.by)))
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace, settings: Settings) -> int:
+    _out(_summary(service_for(args, settings).reject(args.id, reason=args.reason, by=args.by)))
+    return 0
+
+
+def cmd_mark(args: argparse.Namespace, settings: Settings) -> int:
+    _out(_summary(service_for(args, settings).mark(args.id, args.status, by=args.by, reason=args.reason)))
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
+    fields = {}
+    if args.remarks is not None:
+        fields["remarks"] = sys.stdin.read() if args.remarks == "-" else args.remarks
+    if args.language:
+        fields["language"] = args.language
+    if not fields:
+        raise TakedownError("nothing to edit: give --remarks TEXT (or - for stdin) and/or --language")
+    _out(_summary(service_for(args, settings).edit_free_text(args.id, fields, by=args.by)))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    result = service_for(args, settings).export(Path(args.out), ids=args.id or None, status=args.status,
+                                                formats=formats)
+    _out(f"exported {len(result.notice_manifests)} notices to {result.directory}")
+    _out(f"bundle {result.zip_path} (manifest SHA-256 {result.manifest_sha256})")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    report = verify(args.bundle)
+    for problem in report.problems:
+        _out(f"FAILED: {problem}")
+    _out(f"{report.bundle}: {'OK' if report.ok else 'ALTERED'}: {report.files_checked} files checked, "
+         f"{len(report.notices)} notices, {len(report.problems)} problems")
+    return 0 if report.ok else 1
+
+
+def _triage(status: str) -> Callable[[argparse.Namespace, Settings], int]:
+    def command(args: argparse.Namespace, settings: Settings) -> int:
+        from brandhound.cluster import make_client
+
+        client = make_client(settings.es)
+        try:
+            ids = set_finding_status(client, settings.es.index_prefix, args.ids, status, args.by,
+                                     getattr(args, "reason", None))
+        finally:
+            client.close()
+        _out(f"{status} {len(ids)} finding(s)")
+        return 0
+
+    return command
+
+
+def add_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Register ``takedown`` and ``findings`` on the ``brandhound`` parser."""
+    default_by = os.environ.get("BRANDHOUND_USER") or getpass.getuser()
+
+    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--brand", default=str(EXAMPLE_BRAND), help="brand profile (YAML; default: the example brand)")
+        p.add_argument("--by", default=default_by, help=f"who acts, recorded in the history (default {default_by})")
+        return p
+
+    takedown = sub.add_parser("takedown", help="takedown notices: draft, review, export, verify")
+    takedown = takedown.add_subparsers(dest="takedown_command", required=True)
+    draft = common(add(takedown, "draft", cmd_draft, "draft (or refresh) notices from the brand's confirmed findings"))
+    draft.add_argument("--flagged", action="store_true",
+                       help="also flagged findings nobody reviewed (demos; such notices are labelled UNREVIEWED)")
+    draft.add_argument("--sandbox", action="store_true", help="look registrars and hosts up in the running sandbox web")
+    draft.add_argument("--no-rdap", action="store_true", help="no RDAP lookups: the sites' RDAP facts and the profile only")
+    listing = common(add(takedown, "list", cmd_list, "list the brand's notices, newest first"))
+    listing.add_argument("--status", choices=STATUSES)
+    listing.add_argument("--kind", choices=RECIPIENT_KINDS, help="only this recipient kind")
+    listing.add_argument("--json", action="store_true", help="one JSON document per line")
+    common(add(takedown, "show", cmd_show, "print one notice")).add_argument("id")
+    common(add(takedown, "approve", cmd_approve, "approve a draft for sending")).add_argument("id")
+    reject = common(add(takedown, "reject", cmd_reject, "reject a notice, saying why"))
+    reject.add_argument("id")
+    reject.add_argument("--reason", required=True)
+    mark = common(add(takedown, "mark", cmd_mark, "record a later status: sent, acknowledged, removed, rejected"))
+    mark.add_argument("id")
+    mark.add_argument("status", choices=STATUSES)
+    mark.add_argument("--reason", help="why (required for rejected)")
+    edit = common(add(takedown, "edit", cmd_edit, "edit a draft's remarks or language"))
+    edit.add_argument("id")
+    edit.add_argument("--remarks", help="free text added to the notice (- reads standard input)")
+    edit.add_argument("--language", help="one of the brand's notice languages")
+    export = common(add(takedown, "export", cmd_export, "export notices as .eml, PDF and CSV with a ZIP bundle"))
+    export.add_argument("--status", default="approved", choices=STATUSES, help="notices of this status (default approved)")
+    export.add_argument("--id", action="append", help="only this notice (repeatable; overrides --status)")
+    export.add_argument("--format", default=",".join(FORMATS), help=f"comma-separated: {', '.join(FORMATS)} (default all)")
+    export.add_argument("--out", required=True, help="directory for the batch")
+    verify_cmd = add(takedown, "verify", cmd_verify, "verify a bundle (ZIP or directory) against its manifests")
+    verify_cmd.add_argument("bundle")
+
+    findings = sub.add_parser("findings", help="triage findings").add_subparsers(dest="findings_command", required=True)
+    confirm = add(findings, "confirm", _triage("confirmed"), "confirm findings: they become takedown notices")
+    confirm.add_argument("ids", nargs="+", metavar="ID")
+    confirm.add_argument("--by", default=default_by, help=f"who confirms (default {default_by})")
+    dismiss = add(findings, "dismiss", _triage("dismissed"), "dismiss findings as false positives")
+    dismiss.add_argument("ids", nargs="+", metavar="ID")
+    dismiss.add_argument("--reason", required=True)
+    dismiss.add_argument("--by", default=default_by, help=f"who dismisses (default {default_by})")
