@@ -21,13 +21,14 @@ from brandhound.mapping import index_mapping, schema_markdown
 from brandhound.profile import BrandProfile, ProfileError, load_profile
 from brandhound.spool import Spool, SpoolError
 from brandhound.store import StoreError, open_store
+import reporting.cli
 import takedown.cli
 
 log = logging.getLogger("brandhound")
 
 #: Failures that are the user's to fix: printed as one clear message, no traceback.
 EXPECTED_ERRORS = (ConfigError, ProfileError, LocalNodeError, cluster.ClusterError, SpoolError, StoreError,
-                   *takedown.cli.ERRORS)
+                   *reporting.cli.ERRORS, *takedown.cli.ERRORS)
 
 
 def _out(line: str = "") -> None:
@@ -621,6 +622,7 @@ def build_parser() -> argparse.ArgumentParser:
     mapping.add_argument("index", choices=[t.INDEX for t in ITEM_TYPES])
     docs = add(schema, "docs", cmd_schema_docs, "print (or --write) the schema reference in Markdown")
     docs.add_argument("--write", metavar="FILE", help="write to FILE, e.g. docs/schema.md")
+    reporting.cli.add_commands(sub, add)
     takedown.cli.add_commands(sub, add)
     return parser
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import socket
-import socketserver
 import subprocess
 import sys
 import threading
+import uuid
 
 from tests.conftest import EXAMPLE_BRAND
+from tests.integration.crawls import crawl_env
+from tests.integration.fake_web import EgressProxy, tagged_pids
 
 
 class _Internal(http.server.BaseHTTPRequestHandler):
@@ -70,54 +70,6 @@ const a = document.createElement("a"); a.href = "/payload.exe"; a.download = "pa
         pass
 
 
-class _EgressProxy(socketserver.ThreadingTCPServer):
-    """An HTTP egress proxy (CONNECT and absolute-form requests) whose only upstream is the scam site;
-    it records every authority it was asked for."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, site_port: int):
-        self.site_port = site_port
-        self.asked: list[str] = []
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-
-
-class _ProxyHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        client: socket.socket = self.request
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = client.recv(65536)
-            if not chunk:
-                return
-            head += chunk
-        method, target = head.split(b" ", 2)[:2]
-        self.server.asked.append(target.decode("latin-1"))
-        upstream = socket.create_connection(("127.0.0.1", self.server.site_port))
-        if method == b"CONNECT":
-            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            head = head.split(b"\r\n\r\n", 1)[1]
-        if head:
-            upstream.sendall(head)
-        threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
-        _pump(client, upstream)
-
-
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
 CRAWL = """
 import json, sys
 from pathlib import Path
@@ -129,25 +81,12 @@ print(json.dumps(summary, default=str))
 """
 
 
-def _chromium_pids() -> set[int]:
-    pids = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as fh:
-                    if "chrom" in fh.read():
-                        pids.add(int(entry))
-            except OSError:
-                pass
-    return pids
-
-
 def test_hostile_page_cannot_send_the_capture_browser_inwards(settings, tmp_path):
     internal = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Internal)
     site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ScamSite)
     _ScamSite.internal = f"127.0.0.1:{internal.server_address[1]}"
     _Internal.hits.clear()
-    proxy = _EgressProxy(site.server_address[1])
+    proxy = EgressProxy(site.server_address[1])
     for server in (internal, site, proxy):
         threading.Thread(target=server.serve_forever, daemon=True).start()
     spec = {
@@ -158,10 +97,8 @@ def test_hostile_page_cannot_send_the_capture_browser_inwards(settings, tmp_path
                       "rebinds.example": "10.1.2.3"},
         "seeds": ["http://scam-page.example/", "http://scam-page.example/go"],
     }
-    env = dict(os.environ)
-    env.update({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_ES_URL": settings.es.url,
-                "BRANDHOUND_ES_INDEX_PREFIX": settings.es.index_prefix, "BRANDHOUND_SPOOL_DIR": str(settings.spool_dir)})
-    before = _chromium_pids()
+    env = crawl_env(settings, tmp_path)
+    env["BRANDHOUND_TEST_TAG"] = tag = uuid.uuid4().hex
     try:
         proc = subprocess.run([sys.executable, "-c", CRAWL, json.dumps(spec)], capture_output=True, text=True,
                               env=env, timeout=300)
@@ -178,4 +115,4 @@ def test_hostile_page_cannot_send_the_capture_browser_inwards(settings, tmp_path
     assert summary.get("brandhound/ssrf_refused_in_browser", 0) >= 4, summary
     assert "SSRF guard refused the capture browser's connection to metadata.example:80" in proc.stderr
     assert summary.get("item_scraped_count", 0) >= 1, "the scam page itself is still captured"
-    assert _chromium_pids() - before == set(), "Chromium processes were left behind"
+    assert tagged_pids(tag) == set(), "Playwright or Chromium processes were left behind"

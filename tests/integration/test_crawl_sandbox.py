@@ -2,76 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import subprocess
-import sys
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from brandhound import cluster
 from brandhound.urls import canonicalize
 from tests.conftest import EXAMPLE_BRAND
-
-#: Short enough for a test run, long enough that only the never-finishing page times out.
-FAST = ["--set", "DOWNLOAD_TIMEOUT=8", "--set", "RETRY_TIMES=2"]
-
-
-def crawl(settings, sandbox_web, spider: str, *extra: str) -> tuple[dict, str]:
-    home, state = sandbox_web
-    env = dict(os.environ)
-    env.update({
-        "BRANDHOUND_HOME": str(home),
-        "BRANDHOUND_ES_URL": settings.es.url,
-        "BRANDHOUND_ES_INDEX_PREFIX": settings.es.index_prefix,
-        "BRANDHOUND_SPOOL_DIR": str(settings.spool_dir),
-    })
-    proc = subprocess.run(
-        [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", str(EXAMPLE_BRAND), "--spider", spider,
-         "--sandbox", "--sandbox-port", str(state["port"]), *FAST, *extra],
-        capture_output=True, text=True, env=env, timeout=900,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-5000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
-    return summary, log
-
-
-def _all(es, settings, kind: str) -> list[dict]:
-    index = f"{settings.es.index_prefix}-{kind}"
-    es.indices.refresh(index=index)
-    return [h["_source"] for h in es.search(index=index, size=10_000, query={"match_all": {}})["hits"]["hits"]]
-
-
-def truth(sandbox_web) -> dict:
-    return json.loads(Path(sandbox_web[1]["ground_truth"]).read_text())
-
-
-def docs(es, settings, kind: str) -> dict[str, dict]:
-    index = f"{settings.es.index_prefix}-{kind}"
-    es.indices.refresh(index=index)
-    hits = es.search(index=index, size=10_000, query={"match_all": {}})["hits"]["hits"]
-    return {h["_source"]["url"]["full"]: h["_source"] for h in hits}
-
-
-def evidence_ok(home: Path, file: dict) -> bool:
-    path = home / "evidence" / file["path"]
-    return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == file["hash"]["sha256"]
-
-
-def _crawl_into_own_indices(base_settings, sandbox_web, tmp_path_factory, prefix: str, spider: str):
-    """One crawl into indices of its own, shared by a module's tests; the indices go afterwards."""
-    settings = replace(base_settings, es=replace(base_settings.es, index_prefix=prefix),
-                       spool_dir=tmp_path_factory.mktemp("spool"))
-    client = cluster.make_client(settings.es)
-    cluster.delete_indices(client, settings.es.index_prefix)
-    summary, log = crawl(settings, sandbox_web, spider)
-    yield settings, client, summary, log
-    cluster.delete_indices(client, settings.es.index_prefix)
-    client.close()
+from tests.integration.crawls import _all, _crawl_into_own_indices, crawl, docs, evidence_ok, truth
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +135,21 @@ def test_counterfeit_findings_of_one_seller_form_one_campaign(marketplace_crawl,
     assert assign_campaigns(es, settings.es.index_prefix, profile.id)["findings"] == counts["findings"]
 
 
+def test_sellers_join_dates_are_extracted_and_new_sellers_explained(marketplace_crawl, sandbox_web):
+    settings, es, _, _ = marketplace_crawl
+    listings = docs(es, settings, "listings")
+    expected = [p for p in truth(sandbox_web)["pages"] if p["kind"] == "listing"]
+    joined = [p for p in expected if (listings.get(canonicalize(p["url"])) or {}).get("seller", {}).get("joined")]
+    assert len(joined) >= 0.95 * len(expected)
+    # Every page showing a seller, the bad pages that still carry a listing included.
+    shown = [p for p in truth(sandbox_web)["pages"] if "seller_joined_days" in p]
+    new = {canonicalize(p["url"]) for p in shown if p["seller_joined_days"] < 90 and p["seller"] not in
+           ("Kestrava Official Store", "Design Outlet Helsinki (authorised)") and p["label"] != "unrelated"}
+    explained = {f["url"]["full"] for f in docs(es, settings, "findings").values()
+                 if any(s["name"] == "new_seller" for s in f["signals"])}
+    assert new and len(new & explained) >= 0.95 * len(new) and explained <= new
+
+
 def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox_web):
     settings, es, summary, log = marketplace_crawl
     assert summary["finish_reason"] == "finished"
@@ -263,6 +215,45 @@ def test_fake_stores_and_phishing_sites_are_flagged_from_what_the_browser_captur
     site_docs = _all(es, settings, "sites")
     assert any((d.get("rdap") or {}).get("registrar") for d in site_docs)
     assert any(s["name"] == "young_domain" for f in findings for s in f["signals"])
+
+
+def test_https_sites_carry_their_certificate_facts(surface_crawl, sandbox_web):
+    from datetime import datetime, timezone
+
+    settings, es, _, _ = surface_crawl
+    sites = docs(es, settings, "sites")
+    by_host = {host: p for p in truth(sandbox_web)["pages"] if p["kind"] == "site"
+               for host in (p["domain"], p["domain_unicode"])}
+    now = datetime.now(timezone.utc)
+    checked = 0
+    for doc in sites.values():
+        assert doc["url"]["full"].startswith("https://")
+        tls = doc.get("tls") or {}
+        assert tls.get("issuer") and tls.get("not_before") and tls.get("not_after"), doc["url"]["full"]
+        site = by_host.get(doc["url"]["domain"])
+        if site is None:
+            continue
+        age = (now - datetime.fromisoformat(tls["not_before"].replace("Z", "+00:00"))).days
+        assert abs(age - site["certificate_age_days"]) <= 1, (doc["url"]["full"], age, site["certificate_age_days"])
+        checked += 1
+    assert checked >= len(by_host) // 2
+    findings = [f for f in _all(es, settings, "findings") if f["kind"] in ("fake_store", "phishing")]
+    assert any(s["name"] == "recent_certificate" for f in findings for s in f["signals"])
+
+
+def test_captures_are_compared_with_the_official_sites_html_and_screenshots(surface_crawl, sandbox_web):
+    settings, es, _, _ = surface_crawl
+    labels = {}
+    for p in truth(sandbox_web)["pages"]:
+        if p["kind"] == "site":
+            labels[p["domain"]] = labels[p["domain_unicode"]] = p["label"]
+    seen: dict[str, set[str]] = {}
+    for f in _all(es, settings, "findings"):
+        if f["kind"] in ("fake_store", "phishing"):
+            names = {s["name"] for s in f["signals"]} & {"html_similar_to_official", "screenshot_similar_to_official"}
+            seen.setdefault(labels.get(f["url"]["domain"], "?"), set()).update(names)
+    assert seen["fake_store"] == seen["phishing"] == {"html_similar_to_official", "screenshot_similar_to_official"}
+    assert not seen.get("legit")
 
 
 def test_paste_dumps_are_fetched_but_never_stored_in_clear(settings, es, sandbox_web):

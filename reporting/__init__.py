@@ -1,0 +1,1 @@
+"""What analysts and their managers see: Kibana saved objects and the brand-risk report."""

@@ -1,0 +1,99 @@
+"""A fake web for crawl tests that must run with the SSRF guard on: an HTTP egress proxy on 127.0.0.1
+(CONNECT and absolute-form requests) whose only upstream is one test site, and helpers around it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import socketserver
+import threading
+
+
+class EgressProxy(socketserver.ThreadingTCPServer):
+    """An HTTP egress proxy (CONNECT and absolute-form requests) whose only upstream is the scam site;
+    it records every authority it was asked for."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, site_port: int):
+        self.site_port = site_port
+        self.asked: list[str] = []
+        super().__init__(("127.0.0.1", 0), ProxyHandler)
+
+
+class ProxyHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        client: socket.socket = self.request
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(65536)
+            if not chunk:
+                return
+            head += chunk
+        method, target = head.split(b" ", 2)[:2]
+        self.server.asked.append(target.decode("latin-1"))
+        upstream = socket.create_connection(("127.0.0.1", self.server.site_port))
+        if method == b"CONNECT":
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            head = head.split(b"\r\n\r\n", 1)[1]
+        if head:
+            upstream.sendall(head)
+        threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+        _pump(client, upstream)
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Every live process below ``root``: pid -> command name."""
+    children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+        names[int(entry)] = name
+    out: dict[int, str] = {}
+    todo = list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out[pid] = names[pid]
+        todo += children.get(pid, [])
+    return out
+
+
+def tagged_pids(tag: str) -> set[int]:
+    """Processes whose environment carries ``BRANDHOUND_TEST_TAG=tag``: a crawl's Playwright
+    driver and Chromium inherit it, and keep it when they are orphaned."""
+    needle = f"BRANDHOUND_TEST_TAG={tag}".encode()
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    if needle in fh.read().split(b"\0"):
+                        pids.add(int(entry))
+            except OSError:
+                pass
+    return pids
