@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 
 def poll(fn: Callable[[], Any], deadline_s: float, what: str, interval: float = 0.2) -> Any:
-    """fn() until it returns something truthy (its exceptions count as 'not yet'), within the deadline."""
+    """fn() until it returns something truthy (its exceptions count as 'not yet', except a failed
+    assertion, which fails at once), within the deadline."""
     deadline = time.monotonic() + deadline_s
     last: object = None
     while True:
@@ -16,6 +17,8 @@ def poll(fn: Callable[[], Any], deadline_s: float, what: str, interval: float = 
             if result:
                 return result
             last = result
+        except AssertionError:
+            raise
         except Exception as exc:  # noqa: BLE001 - reported below if the deadline passes
             last = exc
         if time.monotonic() > deadline:
