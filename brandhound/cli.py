@@ -23,6 +23,7 @@ from brandhound.spool import Spool, SpoolError
 from brandhound.store import StoreError, open_store
 import reporting.cli
 import takedown.cli
+import takedown.console.cli
 
 log = logging.getLogger("brandhound")
 
@@ -624,6 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--write", metavar="FILE", help="write to FILE, e.g. docs/schema.md")
     reporting.cli.add_commands(sub, add)
     takedown.cli.add_commands(sub, add)
+    takedown.console.cli.add_commands(sub, add)
     return parser
 
 

@@ -18,7 +18,7 @@ from detectors.rdap import RdapClient
 from sandbox.web import rdap as registry
 from takedown.samples import sample_cases, site_case
 from tests.conftest import EXAMPLE_BRAND
-from tests.integration.test_takedown_service import index_cases
+from tests.integration.takedown_fixtures import index_cases
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 

@@ -5,52 +5,28 @@ from __future__ import annotations
 import email
 import json
 import subprocess
-from dataclasses import replace
 from email.policy import default
 
 import pytest
 
 from brandhound import cluster
-from brandhound.evidence import EvidenceStore
 from brandhound.mapping import index_name
 from brandhound.items import Finding
 from brandhound.profile import load_profile
-from brandhound.store import open_store
 from takedown.bundle import verify
 from takedown.lifecycle import TakedownError, TransitionError
-from takedown.samples import listing_case, sample_cases
-from takedown.service import TakedownService
+from takedown.samples import listing_case
 from takedown.triage import set_finding_status
 from tests.conftest import EXAMPLE_BRAND
+from tests.integration.takedown_fixtures import index_cases, sample_world
 
 PROFILE = load_profile(EXAMPLE_BRAND)
-
-
-def index_cases(settings, cases) -> None:
-    store = open_store(settings)
-    try:
-        for case in cases:
-            for item in (case.page, case.subject, case.finding):
-                if item is not None:
-                    store.add(item)
-    finally:
-        store.close()
-    client = cluster.make_client(settings.es)
-    client.indices.refresh(index=f"{settings.es.index_prefix}-*")
-    client.close()
 
 
 @pytest.fixture
 def world(settings, tmp_path):
     """Sample findings of every kind indexed with their pages and evidence files."""
-    settings = replace(settings, evidence_dir=tmp_path / "evidence")
-    client = cluster.make_client(settings.es)
-    cluster.init_indices(client, settings.es.index_prefix)
-    samples = sample_cases(EvidenceStore(settings.evidence_dir), PROFILE)
-    index_cases(settings, samples.cases)
-    service = TakedownService.from_settings(settings, PROFILE)
-    yield settings, service, samples
-    client.close()
+    return sample_world(settings, tmp_path, PROFILE)
 
 
 def ids(notices) -> set[str]:
