@@ -24,6 +24,7 @@ from brandhound.store import StoreError, open_store
 import reporting.cli
 import takedown.cli
 import takedown.console.cli
+import brandhound.es_roles_cli
 
 log = logging.getLogger("brandhound")
 
@@ -626,6 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
     reporting.cli.add_commands(sub, add)
     takedown.cli.add_commands(sub, add)
     takedown.console.cli.add_commands(sub, add)
+    brandhound.es_roles_cli.add_commands(sub, add)
     return parser
 
 

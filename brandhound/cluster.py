@@ -137,10 +137,62 @@ def index_template(prefix: str, item_type: type, info: ClusterInfo) -> dict[str,
     }
 
 
+#: What ``init_indices`` needs to create and update templates and indices (the admin role).
+MANAGE_CLUSTER_PRIVILEGES = ("manage_index_templates",)
+MANAGE_INDEX_PRIVILEGES = ("create_index", "manage")
+
+
+def can_manage_indices(client: Elasticsearch, prefix: str) -> bool:
+    """Whether these credentials may create templates and indices; True on a cluster without security."""
+    try:
+        response = client.security.has_privileges(
+            cluster=list(MANAGE_CLUSTER_PRIVILEGES),
+            index=[{"names": [f"{prefix}-*"], "privileges": list(MANAGE_INDEX_PRIVILEGES)}],
+        )
+    except elasticsearch.AuthenticationException as exc:
+        raise ClusterError(f"Elasticsearch refused the credentials (HTTP {exc.meta.status}): "
+                           "check BRANDHOUND_ES_API_KEY or BRANDHOUND_ES_USERNAME/PASSWORD") from exc
+    except elasticsearch.ApiError:
+        return True  # no security on this cluster: the endpoint does not exist
+    return bool(response["has_all_requested"])
+
+
+def check_indices(client: Elasticsearch, prefix: str) -> list[str]:
+    """The indices these credentials may see, once each is known to exist: for credentials that
+    write documents but do not manage indices (the crawler role). Indices outside their role are
+    not their business and are skipped."""
+    names = []
+    for item_type in ITEM_TYPES:
+        name = index_name(prefix, item_type)
+        try:
+            exists = client.indices.exists(index=name)
+        except elasticsearch.AuthorizationException:
+            continue
+        if not exists:
+            raise ClusterError(
+                f"index {name} does not exist, and these credentials may not create it: "
+                "run `brandhound es init` with admin rights (the admin role, see docs/security.md)"
+            )
+        names.append(name)
+    if not names:
+        raise ClusterError(f"these credentials may see none of the {prefix}-* indices: "
+                           "check BRANDHOUND_ES_INDEX_PREFIX and the role they were given (docs/security.md)")
+    return names
+
+
 def init_indices(client: Elasticsearch, prefix: str) -> list[str]:
-    """Create (or update) the index templates and the indices. Idempotent; returns the index names."""
+    """Create (or update) the index templates and the indices. Idempotent; returns the index names.
+
+    Credentials without index-management rights (a crawler's API key) only check that the
+    indices exist: ``brandhound es init`` made them, with admin rights.
+    """
     info = cluster_info(client)
     check_client_compatible(info)
+    if not can_manage_indices(client, prefix):
+        names = check_indices(client, prefix)
+        log.info("these credentials do not manage indices: using the existing %s-* indices", prefix)
+        client.cluster.health(index=",".join(names), wait_for_status="yellow", timeout="30s")
+        return names
     if info.has_ilm:
         client.ilm.put_lifecycle(name=f"{prefix}-crawl", policy=ILM_POLICY)
     else:
@@ -186,4 +238,7 @@ def index_counts(client: Elasticsearch, prefix: str) -> dict[str, int | None]:
             counts[name] = client.count(index=name)["count"]
         except elasticsearch.NotFoundError:
             counts[name] = None
+        except elasticsearch.AuthorizationException as exc:
+            raise ClusterError(f"these credentials may not read {name}: counting documents needs the "
+                               "admin or analyst role (docs/security.md)") from exc
     return counts

@@ -36,10 +36,15 @@ _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 @dataclass(frozen=True)
 class HmacKey:
-    """The key leaked secrets are hashed with (HMAC-SHA256), and its id for rotation."""
+    """The key leaked secrets are hashed with (HMAC-SHA256), and its id for rotation.
+
+    ``previous`` are the keys it replaced: secrets hashed under them are still recognised
+    (see ``docs/security.md``), while new hashes use this key only.
+    """
 
     key: bytes = field(repr=False)
     id: str
+    previous: tuple[HmacKey, ...] = ()
 
 
 def _hmac_key_id(key: bytes) -> str:
@@ -101,6 +106,29 @@ def _secret(env: dict[str, str], name: str) -> str | None:
     return value or None
 
 
+def _previous_hmac_keys(raw: str | None) -> tuple[HmacKey, ...]:
+    """``BRANDHOUND_HMAC_PREVIOUS_KEYS(_FILE)``: one key a line (or comma-separated), each ``KEY`` or
+    ``KEY_ID KEY``; blank lines and ``#`` comments are ignored. Errors never quote a key."""
+    keys = []
+    for n, line in enumerate(re.split(r"[\n,]", raw or ""), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) > 2:
+            raise ConfigError(f"BRANDHOUND_HMAC_PREVIOUS_KEYS entry {n}: expected KEY or KEY_ID KEY")
+        key_id, key = parts if len(parts) == 2 else (None, parts[0])
+        if len(key) < MIN_HMAC_KEY_LENGTH:
+            raise ConfigError(f"BRANDHOUND_HMAC_PREVIOUS_KEYS entry {n}: key too short "
+                              f"(at least {MIN_HMAC_KEY_LENGTH} characters)")
+        if key_id is not None and not _KEY_ID.match(key_id):
+            raise ConfigError(f"BRANDHOUND_HMAC_PREVIOUS_KEYS entry {n}: key id {key_id!r}: "
+                              "expected 1-64 letters, digits, '.', '_' or '-'")
+        raw_key = key.encode("utf-8")
+        keys.append(HmacKey(key=raw_key, id=key_id or _hmac_key_id(raw_key)))
+    return tuple(keys)
+
+
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -149,6 +177,8 @@ class Settings:
     #: ``BRANDHOUND_HMAC_KEY`` or the content of ``BRANDHOUND_HMAC_KEY_FILE``; see :meth:`hmac_key`.
     hmac_key_value: str | None = field(default=None, repr=False)
     hmac_key_id: str | None = None
+    #: Keys replaced by the current one (``BRANDHOUND_HMAC_PREVIOUS_KEYS(_FILE)``), newest first.
+    hmac_previous_keys: tuple[HmacKey, ...] = ()
 
     @property
     def hmac_key_file(self) -> Path:
@@ -159,7 +189,8 @@ class Settings:
         """The configured HMAC key, else the home's generated key (made on first use, mode 0600),
         so that a secret seen again in a later run hashes the same."""
         key = self.hmac_key_value.encode("utf-8") if self.hmac_key_value else _generated_key(self.hmac_key_file)
-        return HmacKey(key=key, id=self.hmac_key_id or _hmac_key_id(key))
+        previous = tuple(k for k in self.hmac_previous_keys if k.key != key)
+        return HmacKey(key=key, id=self.hmac_key_id or _hmac_key_id(key), previous=previous)
 
     @property
     def es_is_local_node(self) -> bool:
@@ -189,7 +220,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             "use BRANDHOUND_ES_API_KEY or BRANDHOUND_ES_USERNAME/BRANDHOUND_ES_PASSWORD"
         )
     ca = env.get("BRANDHOUND_ES_CA_CERTS")
-    if ca and not Path(ca).is_file():
+    # The secured local node writes its CA there on first start (``brandhound es up``).
+    local_https = parts.scheme == "https" and parts.hostname in {"127.0.0.1", "localhost"} and parts.port == local_port
+    if ca and not Path(ca).is_file() and not local_https:
         raise ConfigError(f"BRANDHOUND_ES_CA_CERTS={ca}: no such file")
     username = env.get("BRANDHOUND_ES_USERNAME") or None
     password = _secret(env, "BRANDHOUND_ES_PASSWORD")
@@ -227,4 +260,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if key_id is not None and not _KEY_ID.match(key_id):
         raise ConfigError(f"BRANDHOUND_HMAC_KEY_ID={key_id!r}: expected 1-64 letters, digits, '.', '_' or '-'")
     return Settings(home=home, es=es, local_node=local, spool_dir=spool, evidence_dir=evidence,
-                    hmac_key_value=hmac_key, hmac_key_id=key_id)
+                    hmac_key_value=hmac_key, hmac_key_id=key_id,
+                    hmac_previous_keys=_previous_hmac_keys(_secret(env, "BRANDHOUND_HMAC_PREVIOUS_KEYS")))

@@ -22,6 +22,8 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from brandhound.config import LocalNodeSettings, Settings
 
@@ -136,14 +138,25 @@ class LocalNode:
         self.data_dir = self.node_dir / "data"
         self.logs_dir = self.node_dir / "logs"
         self.pid_file = self.node_dir / "run" / "elasticsearch.pid"
+        self.java_home: Path | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalNode:
+        """The local node of ``settings``: the secured one when ``BRANDHOUND_ES_URL`` is ``https://``."""
+        if urlsplit(settings.es.url).scheme == "https":
+            password = settings.es.password if settings.es.username == BOOTSTRAP_USER else None
+            return SecuredLocalNode(settings.local_node, settings.home, settings.home / "node-secured",
+                                    bootstrap_password=password, export_ca=settings.es.ca_certs)
         return cls(settings.local_node, settings.home)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.port}"
+
+    @property
+    def dist_dir(self) -> Path:
+        """Where the distribution is unpacked (shared by every node of this home)."""
+        return self.home / "dist" / f"elasticsearch-{self.settings.version}"
 
     @property
     def run_as(self) -> str | None:
@@ -155,7 +168,7 @@ class LocalNode:
     def install(self) -> Path:
         """Fetch and unpack the distribution, create the ES user, write the node's config."""
         version = self.settings.version
-        dist = unpack_distribution(fetch_distribution(version, self.home / "cache"), self.home / "dist", version)
+        dist = unpack_distribution(fetch_distribution(version, self.home / "cache"), self.dist_dir.parent, version)
         if self.run_as:
             self._ensure_user()
         for d in (self.config_dir, self.data_dir, self.logs_dir, self.pid_file.parent):
@@ -166,10 +179,19 @@ class LocalNode:
         heap = self.settings.heap
         (self.config_dir / "jvm.options.d" / "brandhound.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
         (self.config_dir / "elasticsearch.yml").write_text(self._config_yaml())
+        self._prepare_config(dist)
         if self.run_as:
             self._chown_tree(self.node_dir)
             self._check_reachable(dist)
         return dist
+
+    def _prepare_config(self, dist: Path) -> None:
+        """Hook for what a node needs in its config directory besides ``elasticsearch.yml``."""
+
+    def _security_settings(self) -> list[str]:
+        # The embedded node listens on loopback only; a secured cluster is
+        # reached through BRANDHOUND_ES_URL and its credentials.
+        return ["xpack.security.enabled: false"]
 
     def _config_yaml(self) -> str:
         return "\n".join([
@@ -182,9 +204,7 @@ class LocalNode:
             f"http.port: {self.settings.port}",
             f"transport.port: {self.settings.transport_port}",
             "discovery.type: single-node",
-            # The embedded node listens on loopback only; a secured cluster is
-            # reached through BRANDHOUND_ES_URL and its credentials.
-            "xpack.security.enabled: false",
+            *self._security_settings(),
             "action.destructive_requires_name: true",
             # Disk watermarks would turn a nearly full dev disk into read-only
             # indices; the spool guards against lost writes instead.
@@ -250,14 +270,10 @@ class LocalNode:
                 f"port {self.settings.port} on 127.0.0.1 is taken by another process; "
                 "stop it or set BRANDHOUND_ES_PORT"
             )
-        dist = self.install()
         java_home = find_java_home(java_home or self.settings.java_home)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "ES_JAVA_HOME": str(java_home),
-            "ES_PATH_CONF": str(self.config_dir),
-            "LANG": "C.UTF-8",
-        }
+        self.java_home = java_home
+        dist = self.install()
+        env = self._tool_env()
         self.pid_file.unlink(missing_ok=True)
         startup_log = self.logs_dir / "startup.log"
         log.info("starting Elasticsearch %s on %s (Java at %s)", self.settings.version, self.url, java_home)
@@ -277,6 +293,15 @@ class LocalNode:
             tail = startup_log.read_text(errors="replace")[-3000:]
             raise LocalNodeError(f"Elasticsearch failed to start (exit {proc.returncode}); {startup_log} ends:\n{tail}")
         return self.status()
+
+    def _tool_env(self) -> dict[str, str]:
+        """The environment of ``bin/elasticsearch`` and its tools: no variable of ours leaks into it."""
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "ES_JAVA_HOME": str(self.java_home or find_java_home(self.settings.java_home)),
+            "ES_PATH_CONF": str(self.config_dir),
+            "LANG": "C.UTF-8",
+        }
 
     def stop(self, deadline_s: float = 60.0) -> bool:
         """Stop cleanly (SIGTERM), killing only after ``deadline_s``. Returns whether it was running."""
@@ -305,3 +330,169 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
     except OSError:
         return False
+
+
+# --------------------------------------------------------------------------- the secured node
+
+#: Where, under the node's config directory, the secured node keeps its TLS material.
+CERTS_DIR = "certs"
+CA_CERT_FILE = "ca.crt"
+BOOTSTRAP_USER = "elastic"
+
+
+def _pem_key(key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def issue_node_certificates(certs_dir: Path, validity_days: int = 825) -> Path:
+    """A CA and, signed by it, the node's certificate for 127.0.0.1 and localhost, made once.
+
+    The CA's private key signs the node certificate and is then thrown away: nothing else will
+    ever be issued for this node, so there is no CA key to leak. Returns the CA certificate's path.
+    """
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_path = certs_dir / CA_CERT_FILE
+    if ca_path.exists() and (certs_dir / "node.crt").exists() and (certs_dir / "node.key").exists():
+        return ca_path
+    certs_dir.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.timezone.utc)
+    valid = {"not_valid_before": now - dt.timedelta(minutes=5), "not_valid_after": now + dt.timedelta(days=validity_days)}
+
+    def builder(subject: str, issuer: x509.Name | None, public_key: Any) -> x509.CertificateBuilder:
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "brandhound local node"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        return (x509.CertificateBuilder().subject_name(name).issuer_name(issuer or name).public_key(public_key)
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(valid["not_valid_before"]).not_valid_after(valid["not_valid_after"]))
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (builder("brandhound local node CA", None, ca_key.public_key())
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+               .sign(ca_key, hashes.SHA256()))
+    node_key = ec.generate_private_key(ec.SECP256R1())
+    node_cert = (builder("brandhound-local", ca_cert.subject, node_key.public_key())
+                 .add_extension(x509.SubjectAlternativeName([
+                     x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                 # Transport TLS uses the one certificate as server and as client.
+                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                                       ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                 .sign(ca_key, hashes.SHA256()))
+    key_path = certs_dir / "node.key"
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(_pem_key(node_key))
+    (certs_dir / "node.crt").write_bytes(node_cert.public_bytes(serialization.Encoding.PEM))
+    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    return ca_path
+
+
+class SecuredLocalNode(LocalNode):
+    """The local node with security on: users and API keys, TLS on HTTP and transport.
+
+    The CA and node certificate are made with ``cryptography`` on first install; the ``elastic``
+    user's password goes into the node's keystore as ``bootstrap.password`` through the
+    keystore tool's standard input, never its arguments. ``export_ca`` is a path the CA
+    certificate is also copied to (what ``BRANDHOUND_ES_CA_CERTS`` names).
+    """
+
+    def __init__(self, settings: LocalNodeSettings, home: Path, node_dir: Path | None = None, *,
+                 bootstrap_password: str | None, export_ca: Path | None = None):
+        super().__init__(settings, home, node_dir)
+        if bootstrap_password is not None and len(bootstrap_password) < 6:
+            raise LocalNodeError("BRANDHOUND_ES_PASSWORD: the elastic user's password needs at least 6 characters")
+        self._bootstrap_password = bootstrap_password
+        self.export_ca = export_ca
+
+    def __repr__(self) -> str:
+        return f"SecuredLocalNode(url={self.url!r}, node_dir={str(self.node_dir)!r})"
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.settings.port}"
+
+    @property
+    def ca_cert(self) -> Path:
+        """The CA certificate clients verify the node with."""
+        return self.config_dir / CERTS_DIR / CA_CERT_FILE
+
+    def _security_settings(self) -> list[str]:
+        tls = [f"key: {CERTS_DIR}/node.key", f"certificate: {CERTS_DIR}/node.crt",
+               f"certificate_authorities: [ {CERTS_DIR}/{CA_CERT_FILE} ]"]
+        return [
+            "xpack.security.enabled: true",
+            "xpack.security.authc.api_key.enabled: true",
+            "xpack.security.http.ssl.enabled: true",
+            *(f"xpack.security.http.ssl.{line}" for line in tls),
+            "xpack.security.transport.ssl.enabled: true",
+            "xpack.security.transport.ssl.verification_mode: certificate",
+            *(f"xpack.security.transport.ssl.{line}" for line in tls),
+        ]
+
+    def _prepare_config(self, dist: Path) -> None:
+        ca = issue_node_certificates(self.config_dir / CERTS_DIR)
+        if self.export_ca is not None and self.export_ca != ca:
+            self.export_ca.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ca, self.export_ca)
+        keystore = self.config_dir / "elasticsearch.keystore"
+        if keystore.exists():
+            return  # the bootstrap password only counts until the security index exists
+        if not self._bootstrap_password:
+            raise LocalNodeError(
+                "the first start of the secured local node sets the elastic user's password: "
+                f"set BRANDHOUND_ES_USERNAME={BOOTSTRAP_USER} and BRANDHOUND_ES_PASSWORD_FILE (or BRANDHOUND_ES_PASSWORD)"
+            )
+        tool = str(dist / "bin" / "elasticsearch-keystore")
+        for argv, stdin in (([tool, "create"], ""),
+                            ([tool, "add", "-x", "bootstrap.password"], self._bootstrap_password)):
+            proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=self._tool_env(),
+                                  timeout=120)
+            if proc.returncode != 0:
+                keystore.unlink(missing_ok=True)
+                raise LocalNodeError(f"`elasticsearch-keystore {argv[1]}` failed: {proc.stderr.strip()[-500:]}")
+
+    # ----------------------------------------------------------------- file realm
+
+    # The integ-test distribution lacks the analysis-common module that the security index's
+    # mapping needs, so it can store neither native roles nor API keys: the local node's
+    # users and roles live in files of its config directory, which it reloads within seconds.
+
+    def write_file_roles(self, roles_yaml: str) -> Path:
+        """Write ``roles.yml`` with these role descriptors (:func:`brandhound.es_roles.roles_yaml`)."""
+        path = self.config_dir / "roles.yml"
+        self._write_config_file(path, roles_yaml.encode("utf-8"))
+        return path
+
+    def add_file_user(self, name: str, password: str, roles: list[str]) -> None:
+        """Add (or replace) a file-realm user; the password goes to the tool's standard input."""
+        for file in ("users", "users_roles"):
+            if not (self.config_dir / file).exists():
+                self._write_config_file(self.config_dir / file, b"")
+        tool = str(self.dist_dir / "bin" / "elasticsearch-users")
+        subprocess.run([tool, "userdel", name], capture_output=True, env=self._tool_env(), timeout=120)
+        proc = subprocess.run([tool, "useradd", name, "-r", ",".join(roles)], input=f"{password}\n{password}\n",
+                              capture_output=True, text=True, env=self._tool_env(), timeout=120)
+        if proc.returncode != 0:
+            raise LocalNodeError(f"`elasticsearch-users useradd {name}` failed: {proc.stderr.strip()[-500:]}")
+        if self.run_as:
+            self._chown_tree(self.config_dir)
+
+    def _write_config_file(self, path: Path, data: bytes) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.chmod(0o640)
+        if self.run_as:
+            entry = pwd.getpwnam(self.settings.user)
+            os.chown(tmp, entry.pw_uid, entry.pw_gid)
+        tmp.replace(path)  # the node's file watcher never sees half a file

@@ -69,7 +69,8 @@ SUMMARY_KEYS = (
     "brandhound/images/refused", "brandhound/images/failed", "brandhound/images/not_fetched_unrelated",
     "brandhound/images/not_fetched_after_match",
     "brandhound/ssrf_refused", "brandhound/ssrf_refused_in_browser", "playwright/browser_count",
-    "brandhound/es/indexed", "brandhound/es/spooled", "brandhound/es/rejected", "elapsed_time_seconds",
+    "brandhound/es/indexed", "brandhound/es/spooled", "brandhound/es/rejected", "brandhound/es/leaks_rehashed",
+    "elapsed_time_seconds",
 )
 
 

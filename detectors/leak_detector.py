@@ -37,6 +37,7 @@ from brandhound.items import (
 from brandhound.mapping import from_document
 from brandhound.profile import BrandProfile
 from detectors.leak_scan import LeakHit, LeakScanner
+from detectors.secret_masking import previous_hmacs
 from detectors.scoring import Evidence, combine, explain
 
 log = logging.getLogger(__name__)
@@ -243,15 +244,21 @@ def _service_host(service: str) -> str | None:
 # --------------------------------------------------------------------------- merging across sightings
 
 
+def superseded_ids(leak: Leak) -> list[str]:
+    """The ids the same leak's document had under the HMAC keys the current one replaced."""
+    return [replace(leak, secret=replace(leak.secret, hmac=h)).doc_id() for h in previous_hmacs(leak.secret)]
+
+
 def merge_leak(existing: dict[str, Any] | None, new: Leak) -> Leak:
     """``new`` merged into the indexed document ``existing`` (its ``_source``) of the same leak:
     first seen is the earliest, last seen the latest, sightings add up, sources are united
-    (newest kept when over :data:`MAX_SOURCES`); the rest is taken from the newer sighting.
+    (newest kept when over :data:`MAX_SOURCES`); the rest is taken from the newer sighting,
+    except the secret's hash, which is always the new one (current key, after a rotation).
     Pure: neither argument is changed."""
     if existing is None:
         return replace(new, sources=list(dict.fromkeys(new.sources))[-MAX_SOURCES:])
     old: Leak = from_document(Leak, existing)
-    if old.doc_id() != new.doc_id():
+    if old.doc_id() != new.doc_id() and old.doc_id() not in superseded_ids(new):
         raise ValueError(f"merge_leak: documents of different leaks ({old.doc_id()} vs {new.doc_id()})")
     old_ind, new_ind = old.threat.indicator, new.threat.indicator
     firsts = [t for t in (old_ind.first_seen, new_ind.first_seen) if t is not None]
@@ -271,6 +278,7 @@ def merge_leak(existing: dict[str, Any] | None, new: Leak) -> Leak:
         event=new.event,
         brand=latest.brand or earlier.brand,
         user=latest.user or earlier.user,
+        secret=new.secret,
         secret_type=latest.secret_type or earlier.secret_type,
         url=latest.url or earlier.url,
         sources=list(dict.fromkeys(sources))[-MAX_SOURCES:],

@@ -49,13 +49,35 @@ def keyed_hash(secret: str, key: HmacKey) -> str:
     return hmac.new(key.key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
+class RotatedSecret(Secret):
+    """A :class:`Secret` hashed under the current key that also knows its hashes under the keys the
+    current one replaced, so that an earlier sighting stored under one of them is recognised.
+    ``previous_hmacs`` is not a field: it is never indexed, and lives only while the crawl
+    holds the leak (see ``docs/security.md``, key rotation)."""
+
+    previous_hmacs: tuple[str, ...] = ()
+
+
+def _secret(masked: str, length: int, value: str, key: HmacKey) -> Secret:
+    if not key.previous:
+        return Secret(masked=masked, length=length, hmac=keyed_hash(value, key), key_id=key.id)
+    secret = RotatedSecret(masked=masked, length=length, hmac=keyed_hash(value, key), key_id=key.id)
+    secret.previous_hmacs = tuple(keyed_hash(value, old) for old in key.previous)
+    return secret
+
+
+def previous_hmacs(secret: Secret) -> tuple[str, ...]:
+    """The secret's hashes under the previous keys; none when the key was never rotated."""
+    return getattr(secret, "previous_hmacs", ())
+
+
 def protect(secret: str, key: HmacKey) -> Secret:
     """The masked, hashed form of a password, token or key."""
-    return Secret(masked=mask(secret), length=len(secret), hmac=keyed_hash(secret, key), key_id=key.id)
+    return _secret(mask(secret), len(secret), secret, key)
 
 
 def protect_card(number: str, key: HmacKey) -> Secret:
     """The masked, hashed form of a card number; separators are dropped before hashing, so
     ``4556 7012 ...`` and ``45567012...`` are the same card."""
     digits = "".join(filter(str.isdigit, number))
-    return Secret(masked=mask_card(digits), length=len(digits), hmac=keyed_hash(digits, key), key_id=key.id)
+    return _secret(mask_card(digits), len(digits), digits, key)

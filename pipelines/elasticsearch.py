@@ -26,7 +26,7 @@ from brandhound.items import Leak
 from brandhound.mapping import index_name, to_document
 from brandhound.store import Store, open_store
 from crawlers.items import Capture
-from detectors.leak_detector import merge_leak
+from detectors.leak_detector import merge_leak, superseded_ids
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ class ElasticsearchPipeline:
         self._flushing = False
         # The leaks of this crawl as last indexed: merged here, so two captures of one leak never race.
         self._leaks: dict[str, Leak] = {}
+        # Leak documents under a previous key's hash, merged into their re-hashed successors.
+        self._superseded: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ElasticsearchPipeline:
@@ -81,7 +83,9 @@ class ElasticsearchPipeline:
         return item
 
     def _merged_leaks(self, leaks: list[Leak]) -> list[Leak]:
-        unknown = [leak.doc_id() for leak in leaks if leak.doc_id() not in self._leaks]
+        # After a key rotation a leak indexed earlier sits under the id its previous hash gave it.
+        unknown = [i for leak in leaks if leak.doc_id() not in self._leaks
+                   for i in (leak.doc_id(), *superseded_ids(leak))]
         indexed: dict[str, dict] = {}
         if unknown:
             try:
@@ -93,12 +97,33 @@ class ElasticsearchPipeline:
         for leak in leaks:
             known = self._leaks.get(leak.doc_id())
             earlier = to_document(known) if known is not None else indexed.get(leak.doc_id())
+            if earlier is None:
+                old_id = next((i for i in superseded_ids(leak) if i in indexed), None)
+                if old_id is not None:
+                    earlier = indexed[old_id]
+                    self._superseded.add(old_id)
             self._leaks[leak.doc_id()] = merge_leak(earlier, leak)
             merged.append(self._leaks[leak.doc_id()])
         return merged
 
+    def _close_store(self) -> None:
+        try:
+            self.store.flush()
+            # Only once their successors are indexed: a spooled successor keeps its predecessor.
+            if self._superseded and not self.store.spool.pending():
+                index = index_name(self.store.index_prefix, Leak)
+                for doc_id in sorted(self._superseded):
+                    try:
+                        self.store.client.delete(index=index, id=doc_id)
+                    except Exception as exc:  # a duplicate left behind is recognised again next time
+                        log.warning("leak %s re-hashed under the current key; its old document stays (%s)",
+                                    doc_id, exc)
+                self.crawler.stats.set_value("brandhound/es/leaks_rehashed", len(self._superseded))
+        finally:
+            self.store.close()
+
     async def close_spider(self) -> None:
-        await maybe_deferred_to_future(deferToThread(self.store.close))
+        await maybe_deferred_to_future(deferToThread(self._close_store))
         stats, st = self.crawler.stats, self.store.stats
         stats.set_value("brandhound/es/indexed", st.indexed)
         stats.set_value("brandhound/es/spooled", st.spooled)

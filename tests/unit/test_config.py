@@ -111,3 +111,27 @@ def test_unwritable_home_names_the_key_file_variable(tmp_path):
     s = load_settings({"BRANDHOUND_HOME": str(blocker / "home")})
     with pytest.raises(ConfigError, match="BRANDHOUND_HMAC_KEY_FILE"):
         s.hmac_key()
+
+
+def test_a_missing_ca_bundle_is_an_error_except_for_the_secured_local_node_that_writes_it(tmp_path):
+    ca = str(tmp_path / "ca.pem")
+    with pytest.raises(ConfigError, match="BRANDHOUND_ES_CA_CERTS=.*no such file"):
+        load_settings({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_ES_URL": "https://es.example:9200",
+                       "BRANDHOUND_ES_CA_CERTS": ca})
+    local = load_settings({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_ES_URL": "https://127.0.0.1:9200",
+                           "BRANDHOUND_ES_CA_CERTS": ca})
+    assert local.es_is_local_node and str(local.es.ca_certs) == ca
+
+
+def test_an_https_local_url_selects_the_secured_local_node(tmp_path):
+    from brandhound.localnode import LocalNode, SecuredLocalNode
+
+    plain = load_settings({"BRANDHOUND_HOME": str(tmp_path)})
+    assert type(LocalNode.from_settings(plain)) is LocalNode
+    secured = load_settings({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_ES_URL": "https://127.0.0.1:9200",
+                             "BRANDHOUND_ES_USERNAME": "elastic", "BRANDHOUND_ES_PASSWORD": "bootstrap-pw-1"})
+    node = LocalNode.from_settings(secured)
+    assert isinstance(node, SecuredLocalNode) and node.url == "https://127.0.0.1:9200"
+    assert node.node_dir == tmp_path / "node-secured" and "bootstrap-pw-1" not in repr(node)
+    assert "xpack.security.http.ssl.enabled: true" in node._config_yaml()
+    assert "xpack.security.enabled: false" in LocalNode.from_settings(plain)._config_yaml()
