@@ -21,9 +21,11 @@ from brandhound.mapping import index_mapping, schema_markdown
 from brandhound.profile import BrandProfile, ProfileError, load_profile
 from brandhound.spool import Spool, SpoolError
 from brandhound.store import StoreError, open_store
+from crawlers import frontier
 import reporting.cli
 import takedown.cli
 import takedown.console.cli
+import operations.airflow_home
 import brandhound.es_roles_cli
 
 log = logging.getLogger("brandhound")
@@ -309,6 +311,7 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
         if not sep or not key:
             raise ConfigError(f"--set {pair!r}: expected NAME=VALUE (a Scrapy setting)")
         overrides[key] = value
+    overrides.update(frontier.overrides_from_args(args))
     summary = run_crawl(args.spider, Path(args.brand), seeds, egress, job_id=args.job_id, overrides=overrides)
     _out(json.dumps(summary))
     return 0 if summary.get("finish_reason") == "finished" else 1
@@ -563,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="crawl the sandbox web, or for onion spiders the onion sandbox (started if needed)")
     crawl.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting (repeatable)")
     sandbox_options(crawl)
+    frontier.add_frontier_options(crawl)
 
     extract = add(sub, "extract-listing", cmd_extract_listing, "print the listing extracted from a saved HTML page, as JSON")
     extract.add_argument("file", help="HTML file")
@@ -626,8 +630,9 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--write", metavar="FILE", help="write to FILE, e.g. docs/schema.md")
     reporting.cli.add_commands(sub, add)
     takedown.cli.add_commands(sub, add)
-    takedown.console.cli.add_commands(sub, add)
+    operations.airflow_home.add_commands(sub, add)
     brandhound.es_roles_cli.add_commands(sub, add)
+    takedown.console.cli.add_commands(sub, add)
     return parser
 
 

@@ -99,3 +99,22 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_ABORT_REQUEST = "crawlers.browser.should_abort_request"
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True
+
+# Shared frontier (crawlers/frontier/): off while FRONTIER_REDIS_URL is empty. `brandhound crawl
+# --frontier redis://... --frontier-key NAME` (crawlers.frontier.frontier_settings) turns it on.
+FRONTIER_REDIS_URL = ""
+FRONTIER_KEY = ""
+# The duplicate filter's Bloom filter: 2 million requests at 1e-6 false positives = 6.9 MiB in Redis.
+FRONTIER_BLOOM_CAPACITY = 2_000_000
+FRONTIER_BLOOM_ERROR_RATE = 1e-6
+# A worker whose heartbeat is this old is taken for dead and its leased requests are queued again.
+FRONTIER_LEASE_TTL = 30.0
+# How often a worker acknowledges finished requests, renews its heartbeat and looks for work.
+FRONTIER_TICK = 0.25
+# How long a drained frontier stays drained before the worker closes (a peer may be seeding it).
+FRONTIER_IDLE_GRACE = 3.0
+# How long a finished frontier is kept (a retried task then finds it done): 7 days.
+FRONTIER_RETAIN_SECONDS = 7 * 24 * 3600
+# Per-domain concurrency across all workers (0: CONCURRENT_REQUESTS_PER_DOMAIN) and delay between requests.
+FRONTIER_DOMAIN_CONCURRENCY = 0
+FRONTIER_DOMAIN_DELAY = 0.0
