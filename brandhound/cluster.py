@@ -212,7 +212,12 @@ def init_indices(client: Elasticsearch, prefix: str) -> list[str]:
                     "Reindex it or run `brandhound es reset`."
                 ) from exc
         else:
-            client.indices.create(index=name)
+            try:
+                client.indices.create(index=name)
+            except elasticsearch.BadRequestError as exc:
+                # Several crawl workers starting together: another one created it a moment ago.
+                if exc.error != "resource_already_exists_exception":
+                    raise
         names.append(name)
     client.cluster.health(index=",".join(names), wait_for_status="yellow", timeout="30s")
     return names

@@ -27,7 +27,7 @@ from elasticsearch import Elasticsearch
 
 from brandhound.items import Item
 from brandhound.mapping import index_name, to_document
-from brandhound.spool import Spool
+from brandhound.spool import Spool, SpoolError
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,11 @@ class Store:
             if full and self.auto_flush:
                 self.flush()
 
+    @property
+    def buffered(self) -> int:
+        """Documents held in memory, neither indexed nor spooled yet."""
+        return len(self._buffer)
+
     def batch_full(self) -> bool:
         return len(self._buffer) >= self.batch_docs or self._buffer_bytes >= self.batch_bytes
 
@@ -194,7 +199,14 @@ class Store:
 
     def _spool(self, records: list[bytes]) -> None:
         if records:
-            self.spool.append(records)
+            try:
+                self.spool.append(records)
+            except SpoolError:
+                # Durable nowhere: back to the front of the buffer for a later flush; the caller decides.
+                with self._buffer_lock:
+                    self._buffer[:0] = records
+                    self._buffer_bytes += sum(map(len, records))
+                raise
             self.stats.spooled += len(records)
 
     def _send(self, records: list[bytes]) -> None:
@@ -249,14 +261,20 @@ class Store:
     def close(self) -> None:
         """Flush; whatever Elasticsearch did not take stays in the spool for the next run."""
         with self._send_lock:
-            self.flush()
-            left = self.spool.status()
-            if left.records:
-                log.warning(
-                    "%d documents wait in the spool %s; they are replayed by the next run or `brandhound spool replay`",
-                    left.records, left.directory,
-                )
-            self.spool.close()
+            try:
+                self.flush()
+            except SpoolError as exc:
+                log.error("%s, and Elasticsearch did not take them: %d documents are lost with this process",
+                          exc, self.buffered)
+                raise
+            finally:
+                left = self.spool.status()
+                if left.records:
+                    log.warning(
+                        "%d documents wait in the spool %s; they are replayed by the next run or `brandhound spool replay`",
+                        left.records, left.directory,
+                    )
+                self.spool.close()
 
     def __enter__(self) -> Store:
         return self

@@ -24,9 +24,11 @@ from brandhound import cluster
 from brandhound.config import load_settings
 from brandhound.items import Leak
 from brandhound.mapping import index_name, to_document
+from brandhound.spool import SpoolError
 from brandhound.store import Store, open_store
 from crawlers.items import Capture
 from detectors.leak_detector import merge_leak, superseded_ids
+from pipelines import disk_full
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,9 @@ class ElasticsearchPipeline:
             self._flushing = True
             try:
                 await maybe_deferred_to_future(deferToThread(store.flush))
+            except SpoolError as exc:
+                # The documents stay in memory (the store keeps them); the crawl stops taking more.
+                disk_full.stop_crawl(self.crawler, "the spool cannot be written", exc)
             finally:
                 self._flushing = False
         return item
@@ -123,7 +128,10 @@ class ElasticsearchPipeline:
             self.store.close()
 
     async def close_spider(self) -> None:
-        await maybe_deferred_to_future(deferToThread(self._close_store))
+        try:
+            await maybe_deferred_to_future(deferToThread(self._close_store))
+        except SpoolError:
+            self.crawler.stats.inc_value("brandhound/es/lost_on_close", self.store.buffered)
         stats, st = self.crawler.stats, self.store.stats
         stats.set_value("brandhound/es/indexed", st.indexed)
         stats.set_value("brandhound/es/spooled", st.spooled)

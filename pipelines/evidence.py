@@ -5,24 +5,37 @@ from __future__ import annotations
 import hashlib
 
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
 from twisted.internet.threads import deferToThread
 from scrapy.utils.defer import maybe_deferred_to_future
 
 from brandhound.evidence import EvidenceStore
 from brandhound.items import File, Hash
 from crawlers.items import Capture
+from pipelines import disk_full
+from pipelines.disk_full import is_disk_full
 from pipelines.paths import evidence_dir
 
 
 class EvidencePipeline:
-    def __init__(self, store: EvidenceStore):
+    def __init__(self, crawler: Crawler, store: EvidenceStore):
+        self.crawler = crawler
         self.store = store
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EvidencePipeline:
-        return cls(EvidenceStore(evidence_dir(crawler.settings)))
+        return cls(crawler, EvidenceStore(evidence_dir(crawler.settings)))
 
     async def process_item(self, item: Capture) -> Capture:
+        try:
+            return await self._store_evidence(item)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            disk_full.stop_crawl(self.crawler, f"evidence store {self.store.root} is full", exc)
+            raise DropItem(f"capture of {item.page.url.full} not kept: the evidence store is full") from None
+
+    async def _store_evidence(self, item: Capture) -> Capture:
         page = item.page
         if item.body is not None:
             if item.keep_body:

@@ -38,6 +38,8 @@ from brandhound.evidence import EvidenceStore
 from brandhound.image_fingerprint import ImageFacts, ImageRefused, fingerprint
 from brandhound.items import Image
 from crawlers.items import Capture
+from pipelines import disk_full
+from pipelines.disk_full import is_disk_full
 from detectors.brand_mentions import BrandMatcher
 from detectors.counterfeit_listing import listing_text
 from detectors.official_images import OfficialImages
@@ -165,7 +167,13 @@ class ImageEvidencePipeline:
                 log.warning("image %s refused: %s", url, exc)
                 return None
             suffix = "." + (facts.format or "bin").lower().replace("jpeg", "jpg")
-            file = await maybe_deferred_to_future(deferToThread(self.store.put, body, suffix=suffix, mime_type=facts.mime_type))
+            try:
+                file = await maybe_deferred_to_future(deferToThread(self.store.put, body, suffix=suffix, mime_type=facts.mime_type))
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise
+                disk_full.stop_crawl(self.crawler, f"evidence store {self.store.root} is full", exc)
+                return None
             self._by_digest.remember(digest, (file, facts))
             stats.inc_value("brandhound/images/stored")
         return self._by_digest[digest]

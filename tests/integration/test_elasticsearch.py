@@ -23,6 +23,15 @@ def test_init_creates_templates_and_indices_and_is_idempotent(settings, es):
         assert live["properties"] == index_mapping(item_type)["properties"]
 
 
+def test_workers_initialising_the_same_indices_at_once_all_succeed(settings, es):
+    """Scaled-out crawl workers start together, and each one's pipeline initialises the indices."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: cluster.init_indices(es, settings.es.index_prefix), range(4)))
+    assert all(r == results[0] for r in results) and len(results[0]) == len(ITEM_TYPES)
+
+
 def test_optional_features_are_detected_not_assumed(settings, es, es_node):
     info = cluster.cluster_info(es)
     cluster.check_client_compatible(info)
