@@ -39,7 +39,8 @@ install_system_packages() {
   # The shared crawl frontier of scaled-out crawls (and Airflow's Celery broker in production).
   command -v redis-server >/dev/null || missing+=(redis-server)
   # PDF letters and reports (WeasyPrint's Pango), and pdftoppm to look at them in tests.
-  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q libpangoft2-1.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+  # (grep reads all of it: with -q, ldconfig would die of SIGPIPE and pipefail would call the library missing)
+  { ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep libpangoft2-1.0 >/dev/null || missing+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
   command -v python3 >/dev/null || missing+=(python3)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)

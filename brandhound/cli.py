@@ -484,6 +484,21 @@ def _crawl_subprocess(args: argparse.Namespace, spider: str) -> dict:
     return summary
 
 
+def _after_crawls(args: argparse.Namespace, settings: Settings, client: elasticsearch.Elasticsearch,
+                  profile: BrandProfile) -> None:
+    """The rest of the data flow, as the Airflow DAGs run it: campaigns, takedown drafts, the report."""
+    from detectors.campaigns import assign_campaigns
+
+    client.indices.refresh(index=f"{settings.es.index_prefix}-*")
+    counts = assign_campaigns(client, settings.es.index_prefix, profile.id)
+    _out(f"campaigns: {counts['findings']} flagged findings grouped into {counts['campaigns']} campaigns")
+    # No analyst has confirmed anything in a demo: the drafts are made from flagged findings and say so.
+    takedown.cli.cmd_draft(argparse.Namespace(brand=args.brand, by="brandhound run", flagged=True, sandbox=True,
+                                              no_rdap=False), settings)
+    reporting.cli.cmd_report(argparse.Namespace(brand=args.brand, since="7d", out=str(settings.home / "report")),
+                             settings)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """The main job on the embedded default: the local node and the sandbox web."""
     profile = load_profile(args.brand)
@@ -511,6 +526,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             _out(f"crawl {spider}: {summary.get('finish_reason')}; {summary.get('item_scraped_count', 0)} pages captured, "
                  f"{summary.get('brandhound/es/indexed', 0)} documents indexed, "
                  f"{summary.get('brandhound/es/spooled', 0)} spooled, {problems} pages failed (see the crawl log with -v)")
+        _after_crawls(args, settings, client, profile)
     code = _print_status(settings, client, as_json=False)
     return code or (1 if failed else 0)
 
