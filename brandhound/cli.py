@@ -488,9 +488,10 @@ def _after_crawls(args: argparse.Namespace, settings: Settings, client: elastics
                   profile: BrandProfile) -> None:
     """The rest of the data flow, as the Airflow DAGs run it: campaigns, takedown drafts, the report."""
     from detectors.campaigns import assign_campaigns
+    from detectors.official_images import OfficialImages
 
     client.indices.refresh(index=f"{settings.es.index_prefix}-*")
-    counts = assign_campaigns(client, settings.es.index_prefix, profile.id)
+    counts = assign_campaigns(client, settings.es.index_prefix, profile.id, OfficialImages.from_profile(profile))
     _out(f"campaigns: {counts['findings']} flagged findings grouped into {counts['campaigns']} campaigns")
     # No analyst has confirmed anything in a demo: the drafts are made from flagged findings and say so.
     takedown.cli.cmd_draft(argparse.Namespace(brand=args.brand, by="brandhound run", flagged=True, sandbox=True,

@@ -114,9 +114,13 @@ def member_of(finding: dict, subject: dict | None, official: OfficialImages | No
     return m
 
 
-def assign_campaigns(client, index_prefix: str, brand_id: str, official: OfficialImages | None = None) -> dict[str, int]:
+def assign_campaigns(client, index_prefix: str, brand_id: str, official: OfficialImages | None) -> dict[str, int]:
     """Group the brand's flagged findings in Elasticsearch and write ``campaign.id`` on each
-    (cleared on findings that no longer share a link). Returns counts for the job's log."""
+    (cleared on findings that no longer share a link). Returns counts for the job's log.
+
+    ``official``: the brand's official photos, which link nothing (genuine resellers and
+    counterfeiters alike show them); required, because without it one stolen catalogue photo
+    would merge every network into one. None only for a brand without official photos."""
     from elasticsearch import helpers
 
     findings_index = f"{index_prefix}-findings"

@@ -18,12 +18,13 @@ from brandhound.profile import load_profile
 def detect(settings: Settings, brand: str) -> dict[str, Any]:
     """Campaigns over the brand's flagged findings; counts for the task's XCom."""
     from detectors.campaigns import assign_campaigns
+    from detectors.official_images import OfficialImages
 
     profile = load_profile(brand)
     client = cluster.make_client(settings.es)
     try:
         cluster.init_indices(client, settings.es.index_prefix)
-        counts = assign_campaigns(client, settings.es.index_prefix, profile.id)
+        counts = assign_campaigns(client, settings.es.index_prefix, profile.id, OfficialImages.from_profile(profile))
         client.indices.refresh(index=f"{settings.es.index_prefix}-findings")
         flagged = client.count(index=f"{settings.es.index_prefix}-findings",
                                query={"bool": {"filter": [{"term": {"brand.id": profile.id}},
