@@ -78,7 +78,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         data, files = make_report(queries, since, Path(args.out), EvidenceStore(settings.evidence_dir))
     finally:
         client.close()
-    print(f"brand-risk report for {profile.name}: {data.flagged} flagged findings, {len(data.campaigns)} campaigns, "
+    print(f"brand-risk report for {profile.name}: {data.flagged} flagged findings, {data.campaign_count} campaigns, "
           f"{data.takedowns.total} takedowns, {data.leaked_accounts} newly leaked accounts")
     print(f"  {files.html}\n  {files.pdf}")
     return 0
