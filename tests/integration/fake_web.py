@@ -3,10 +3,59 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
+
+
+class QuietSite(http.server.BaseHTTPRequestHandler):
+    """A test site's handler: keep-alive, no access log on stderr, and one way to answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status: int, body: bytes = b"", content_type: str = "text/html; charset=utf-8",
+               location: str | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if location:
+            self.send_header("Location", location)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+_CRAWL = """
+import json, sys
+from pathlib import Path
+from crawlers.runner import Egress, run_crawl
+spec = json.loads(sys.argv[1])
+summary = run_crawl(spec["spider"], Path(spec["brand"]), spec["seeds"],
+                    Egress(proxy=spec["proxy"], host_overrides=spec["overrides"]), job_id="fake-web",
+                    overrides=spec.get("settings"))
+print(json.dumps(summary, default=str))
+"""
+
+
+def crawl_process(spider: str, spec: dict, env: dict[str, str]) -> subprocess.Popen:
+    """A crawl of the fake web in its own process, through the egress proxy ``spec["proxy"]`` with
+    the SSRF guard on (``spec``: brand, seeds, proxy, overrides, optional Scrapy settings)."""
+    return subprocess.Popen([sys.executable, "-c", _CRAWL, json.dumps({**spec, "spider": spider})],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def finished_crawl(proc: subprocess.Popen, timeout: float = 300) -> tuple[dict, str]:
+    """Wait for ``proc``; its summary and its log, or a failed assertion with the log's end."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1]), err
 
 
 class EgressProxy(socketserver.ThreadingTCPServer):

@@ -5,25 +5,21 @@ again, the crawl finishes, and no Playwright or Chromium process is left."""
 from __future__ import annotations
 
 import http.server
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import uuid
 
 from tests.conftest import EXAMPLE_BRAND
 from tests.integration.crawls import crawl_env
-from tests.integration.fake_web import EgressProxy, descendants, tagged_pids
+from tests.integration.fake_web import EgressProxy, QuietSite, crawl_process, descendants, finished_crawl, tagged_pids
 from tests.polling import poll
 
 PAGES = 12
 
 
-class _Shop(http.server.BaseHTTPRequestHandler):
+class _Shop(QuietSite):
     served: list[str] = []
-    protocol_version = "HTTP/1.1"
 
     def do_GET(self):  # noqa: N802
         path = "/" + self.path.split("://", 1)[-1].split("/", 1)[-1]
@@ -35,25 +31,9 @@ class _Shop(http.server.BaseHTTPRequestHandler):
         else:
             body = b"not here"
         _Shop.served.append(path)
-        self.send_response(200 if path.startswith(("/p/", "/hang")) else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.answer(200 if path.startswith(("/p/", "/hang")) else 404, body)
 
 
-CRAWL = """
-import json, sys
-from pathlib import Path
-from crawlers.runner import Egress, run_crawl
-spec = json.loads(sys.argv[1])
-summary = run_crawl("surface", Path(spec["brand"]), spec["seeds"], Egress(proxy=spec["proxy"], host_overrides=spec["overrides"]),
-                    job_id="browser-faults", overrides=spec["settings"])
-print(json.dumps(summary, default=str))
-"""
 
 
 def _browser_main(crawl_pid: int) -> int | None:
@@ -89,20 +69,17 @@ def test_a_hanging_page_and_a_crashed_browser_lose_nothing_and_leave_no_process(
     }
     env = crawl_env(settings, tmp_path)
     env["BRANDHOUND_TEST_TAG"] = tag = uuid.uuid4().hex
-    proc = subprocess.Popen([sys.executable, "-c", CRAWL, json.dumps(spec)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = crawl_process("surface", spec, env)
     try:
         poll(lambda: sum(p.startswith("/p/") for p in _Shop.served) >= 3, 180, "the first captures")
         browser = poll(lambda: _browser_main(proc.pid), 30, "the crawl's Chromium")
         os.kill(browser, signal.SIGKILL)
-        out, err = proc.communicate(timeout=300)
+        summary, err = finished_crawl(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
         for server in (site, proxy):
             server.shutdown()
-    assert proc.returncode == 0, err[-3000:]
-    summary = json.loads(out.strip().splitlines()[-1])
     assert summary["finish_reason"] == "finished"
     assert summary["playwright/browser_count"] >= 2, "a new browser was started after the crash"
     captured = summary["brandhound/sites/captured"]

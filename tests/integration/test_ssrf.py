@@ -2,25 +2,21 @@
 
 import http.server
 import json
-import os
 import subprocess
 import sys
 import threading
 
 from tests.conftest import EXAMPLE_BRAND
+from tests.integration.crawls import crawl_env
+from tests.integration.fake_web import QuietSite, crawl_process, finished_crawl
 
 
-class _Counting(http.server.BaseHTTPRequestHandler):
+class _Counting(QuietSite):
     hits: list[str] = []
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         _Counting.hits.append(self.path)
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"<title>internal admin</title>")
-
-    def log_message(self, *args):
-        pass
+        self.answer(200, b"<title>internal admin</title>")
 
 
 def test_internal_addresses_are_refused_before_any_connection(settings, tmp_path):
@@ -29,9 +25,7 @@ def test_internal_addresses_are_refused_before_any_connection(settings, tmp_path
     port = server.server_address[1]
     seeds = [f"http://127.0.0.1:{port}/admin", "http://169.254.169.254/latest/meta-data/",
              f"http://[::ffff:127.0.0.1]:{port}/x", f"http://localhost:{port}/y"]
-    env = dict(os.environ)
-    env.update({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_ES_URL": settings.es.url,
-                "BRANDHOUND_ES_INDEX_PREFIX": settings.es.index_prefix, "BRANDHOUND_SPOOL_DIR": str(settings.spool_dir)})
+    env = crawl_env(settings, tmp_path)
     try:
         args = [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", str(EXAMPLE_BRAND), "--spider", "marketplace"]
         for seed in seeds:
@@ -47,7 +41,7 @@ def test_internal_addresses_are_refused_before_any_connection(settings, tmp_path
     assert "resolves to the non-public address 127.0.0.1" in proc.stderr
 
 
-class _ScamProxy(http.server.BaseHTTPRequestHandler):
+class _ScamProxy(QuietSite):
     """An egress proxy that is also the scam site: public-looking hosts whose pages redirect inwards."""
 
     hits: list[str] = []
@@ -63,25 +57,9 @@ class _ScamProxy(http.server.BaseHTTPRequestHandler):
             "http://scam-redirect.example/rebind": "http://rebinds.example/x",
         }
         target = hops.get(self.path)
-        self.send_response(302 if target else 404)
-        if target:
-            self.send_header("Location", target)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.answer(302 if target else 404, location=target)
 
 
-CRAWL_WITH_EGRESS = """
-import json, sys
-from pathlib import Path
-from crawlers.runner import Egress, run_crawl
-spec = json.loads(sys.argv[1])
-summary = run_crawl("marketplace", Path(spec["brand"]), spec["seeds"],
-                    Egress(proxy=spec["proxy"], host_overrides=spec["overrides"]), job_id="ssrf-redirects")
-print(json.dumps(summary, default=str))
-"""
 
 
 def test_redirect_chains_and_non_http_schemes_into_internal_targets_are_refused(settings, tmp_path):
@@ -105,17 +83,11 @@ def test_redirect_chains_and_non_http_schemes_into_internal_targets_are_refused(
                   "http://scam-redirect.example/file", "http://scam-redirect.example/rebind",
                   "file:///etc/passwd", "data:text/html,<title>x</title>"],
     }
-    env = dict(os.environ)
-    env.update({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_ES_URL": settings.es.url,
-                "BRANDHOUND_ES_INDEX_PREFIX": settings.es.index_prefix, "BRANDHOUND_SPOOL_DIR": str(settings.spool_dir)})
     try:
-        proc = subprocess.run([sys.executable, "-c", CRAWL_WITH_EGRESS, json.dumps(spec)],
-                              capture_output=True, text=True, env=env, timeout=300)
+        summary, log = finished_crawl(crawl_process("marketplace", spec, crawl_env(settings, tmp_path)))
     finally:
         internal.shutdown()
         proxy.shutdown()
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert _Counting.hits == [], "the internal server was reached"
     assert sorted(_ScamProxy.hits) == sorted(["http://scam-redirect.example/start", "http://scam-redirect.example/hop1",
                                               "http://scam-hop.example/hop2", "http://scam-redirect.example/file",
@@ -123,8 +95,8 @@ def test_redirect_chains_and_non_http_schemes_into_internal_targets_are_refused(
     # 127.0.0.1, 169.254.169.254 and 10.0.0.5 after redirects; the file: and data: seeds. A redirect
     # to file: is not even followed (Scrapy follows http(s) only): the 302 is the page's answer.
     assert summary["brandhound/ssrf_refused"] == 5, summary
-    assert "fetch failed: http://scam-redirect.example/file: HttpError" in proc.stderr
+    assert "fetch failed: http://scam-redirect.example/file: HttpError" in log
     for why in ("non-public address 127.0.0.1", "non-public address 169.254.169.254",
                 "rebinds.example resolves to the non-public address 10.0.0.5", "scheme 'file' is never fetched",
                 "scheme 'data' is never fetched"):
-        assert why in proc.stderr, why
+        assert why in log, why

@@ -53,11 +53,15 @@ def _threads_inline(monkeypatch):
     monkeypatch.setattr("pipelines.evidence.deferToThread", lambda f, *a, **kw: defer.maybeDeferred(f, *a, **kw))
 
 
-def test_a_full_evidence_store_drops_the_capture_and_stops_the_crawl_once(tmp_path, caplog):
+@pytest.fixture
+def pipeline(tmp_path) -> EvidencePipeline:
     crawler = get_crawler()
     crawler.engine = _Engine()
-    store = EvidenceStore(tmp_path / "evidence")
-    pipeline = EvidencePipeline(crawler, store)
+    return EvidencePipeline(crawler, EvidenceStore(tmp_path / "evidence"))
+
+
+def test_a_full_evidence_store_drops_the_capture_and_stops_the_crawl_once(pipeline, tmp_path, caplog):
+    crawler, store = pipeline.crawler, pipeline.store
 
     def full_put(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -75,11 +79,8 @@ def test_a_full_evidence_store_drops_the_capture_and_stops_the_crawl_once(tmp_pa
     assert caplog.text.count("Stopping the crawl") == 1 and str(tmp_path / "evidence") in caplog.text
 
 
-def test_other_write_errors_are_not_taken_for_a_full_disk(tmp_path):
-    crawler = get_crawler()
-    crawler.engine = _Engine()
-    store = EvidenceStore(tmp_path / "evidence")
-    pipeline = EvidencePipeline(crawler, store)
+def test_other_write_errors_are_not_taken_for_a_full_disk(pipeline):
+    crawler, store = pipeline.crawler, pipeline.store
 
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
