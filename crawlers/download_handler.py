@@ -21,6 +21,7 @@
    allowed (the sandbox), Chromium's only proxy is ``crawlers.browser_egress``'s guard,
    started with the browser: redirects, frames and scripts' requests to internal addresses
    are refused there, which Playwright's request routing alone cannot do.
+6. **A root crawl's browser runs as a user of its own**, sandboxed (``crawlers.browser_user``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from brandhound.config import load_settings
 from crawlers.browser_egress import BrowserEgressGuard
+from crawlers.browser_user import own_user_launch_options
 from crawlers.middlewares.ssrf import AddressPolicy
 from crawlers.tor.socks import SocksAgent, SocksProxy
 
@@ -125,6 +128,8 @@ class BrandhoundDownloadHandler(KeepConnections, ScrapyPlaywrightDownloadHandler
                 on_refused=lambda host, why: stats.inc_value("brandhound/ssrf_refused_in_browser"))
             proxy = await self._browser_guard.start()
             self.config.launch_options = {**self.config.launch_options, "proxy": {"server": proxy}}
+        self.config.launch_options = own_user_launch_options(
+            self.config.launch_options, settings.get("BRANDHOUND_BROWSER_USER"), load_settings().home / "bin")
         await super()._launch()
 
     async def _download_over_tor(self, request: Request) -> Response:

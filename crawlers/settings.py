@@ -5,6 +5,8 @@ Values here are the defaults of a polite, bounded crawl; ``brandhound crawl``
 settings priorities, never by editing this file.
 """
 
+import os
+
 from crawlers.browser import context_options, launch_options
 
 BOT_NAME = "brandhound"
@@ -99,6 +101,8 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_ABORT_REQUEST = "crawlers.browser.should_abort_request"
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True
+# A root crawl runs Chromium as this user, with its sandbox (crawlers/browser_user.py); empty: as root, unsandboxed.
+BRANDHOUND_BROWSER_USER = os.environ.get("BRANDHOUND_BROWSER_USER", "brandhound-browser")
 
 # Shared frontier (crawlers/frontier/): off while FRONTIER_REDIS_URL is empty. `brandhound crawl
 # --frontier redis://... --frontier-key NAME` (crawlers.frontier.frontier_settings) turns it on.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import pwd
 import signal
 import threading
 import uuid
@@ -73,6 +74,7 @@ def test_a_hanging_page_and_a_crashed_browser_lose_nothing_and_leave_no_process(
     try:
         poll(lambda: sum(p.startswith("/p/") for p in _Shop.served) >= 3, 180, "the first captures")
         browser = poll(lambda: _browser_main(proc.pid), 30, "the crawl's Chromium")
+        browser_uid = os.stat(f"/proc/{browser}").st_uid
         os.kill(browser, signal.SIGKILL)
         summary, err = finished_crawl(proc)
     finally:
@@ -81,6 +83,9 @@ def test_a_hanging_page_and_a_crashed_browser_lose_nothing_and_leave_no_process(
         for server in (site, proxy):
             server.shutdown()
     assert summary["finish_reason"] == "finished"
+    # A root crawl's browser runs as its own unprivileged user (with Chromium's sandbox); otherwise as the crawl's.
+    expected_uid = pwd.getpwnam("brandhound-browser").pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert browser_uid == expected_uid != 0
     assert summary["playwright/browser_count"] >= 2, "a new browser was started after the crash"
     captured = summary["brandhound/sites/captured"]
     assert captured == PAGES, f"{captured} of {PAGES} pages captured; {summary['fetch_failed']}\n{err[-2000:]}"
