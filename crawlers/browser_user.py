@@ -45,6 +45,11 @@ def ensure_user(user: str) -> None:
     proc = subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
                            "--shell", "/usr/sbin/nologin", user], capture_output=True, text=True)
     if proc.returncode != 0:
+        try:
+            pwd.getpwnam(user)  # another crawl process created it a moment ago
+            return
+        except KeyError:
+            pass
         raise BrowserUserError(f"cannot create the system user {user!r} for the capture browser: {proc.stderr.strip()} "
                                "(set BRANDHOUND_BROWSER_USER to an existing user, or empty to run Chromium as root "
                                "without its sandbox)")
@@ -60,7 +65,7 @@ def launcher(chromium: str, user: str, directory: Path) -> str:
     path = directory / f"chromium-as-{user}"
     text = _LAUNCHER.format(user=shlex.quote(user), setpriv=shlex.quote(setpriv), chromium=shlex.quote(chromium))
     if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # crawl processes may start together
         tmp.write_text(text)
         tmp.chmod(0o755)
         tmp.replace(path)
