@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from brandhound.config import LocalNodeSettings, Settings
+from brandhound.system_user import SystemUserError, ensure_system_user
 
 log = logging.getLogger(__name__)
 
@@ -213,20 +214,10 @@ class LocalNode:
         ])
 
     def _ensure_user(self) -> None:
-        user = self.settings.user
         try:
-            pwd.getpwnam(user)
-            return
-        except KeyError:
-            pass
-        useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-        proc = subprocess.run(
-            [useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", user],
-            capture_output=True, text=True,
-        )
-        if proc.returncode != 0:
-            raise LocalNodeError(f"cannot create the system user {user!r} for Elasticsearch: {proc.stderr.strip()}")
+            ensure_system_user(self.settings.user)
+        except SystemUserError as exc:
+            raise LocalNodeError(f"{exc} (Elasticsearch refuses to run as root)") from None
 
     def _chown_tree(self, root: Path) -> None:
         entry = pwd.getpwnam(self.settings.user)

@@ -12,11 +12,11 @@ itself, sandboxed, as before.
 from __future__ import annotations
 
 import os
-import pwd
 import shlex
 import shutil
-import subprocess
 from pathlib import Path
+
+from brandhound.system_user import SystemUserError, ensure_system_user
 
 DEFAULT_USER = "brandhound-browser"
 
@@ -37,22 +37,10 @@ class BrowserUserError(RuntimeError):
 
 def ensure_user(user: str) -> None:
     try:
-        pwd.getpwnam(user)
-        return
-    except KeyError:
-        pass
-    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-    proc = subprocess.run([useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                           "--shell", "/usr/sbin/nologin", user], capture_output=True, text=True)
-    if proc.returncode != 0:
-        try:
-            pwd.getpwnam(user)  # another crawl process created it a moment ago
-            return
-        except KeyError:
-            pass
-        raise BrowserUserError(f"cannot create the system user {user!r} for the capture browser: {proc.stderr.strip()} "
-                               "(set BRANDHOUND_BROWSER_USER to an existing user, or empty to run Chromium as root "
-                               "without its sandbox)")
+        ensure_system_user(user)
+    except SystemUserError as exc:
+        raise BrowserUserError(f"{exc} (set BRANDHOUND_BROWSER_USER to an existing user, or empty to run "
+                               "Chromium as root without its sandbox)") from None
 
 
 def launcher(chromium: str, user: str, directory: Path) -> str:

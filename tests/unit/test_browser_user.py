@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 
+from brandhound import system_user
 from crawlers import browser_user
 
 
@@ -41,14 +42,14 @@ def test_a_user_created_meanwhile_by_another_crawl_is_fine():
         return result
 
     failed = mock.Mock(returncode=9, stderr="useradd: user 'x' already exists")
-    with mock.patch.object(browser_user.pwd, "getpwnam", getpwnam), mock.patch.object(browser_user.subprocess, "run",
-                                                                                         return_value=failed):
+    with mock.patch.object(system_user.pwd, "getpwnam", getpwnam), mock.patch.object(system_user.subprocess, "run",
+                                                                                       return_value=failed):
         browser_user.ensure_user("x")
 
 
 def test_a_user_that_cannot_be_created_says_what_to_do():
     failed = mock.Mock(returncode=1, stderr="useradd: permission denied")
-    with mock.patch.object(browser_user.pwd, "getpwnam", side_effect=KeyError("no")), \
-            mock.patch.object(browser_user.subprocess, "run", return_value=failed), \
+    with mock.patch.object(system_user.pwd, "getpwnam", side_effect=KeyError("no")), \
+            mock.patch.object(system_user.subprocess, "run", return_value=failed), \
             pytest.raises(browser_user.BrowserUserError, match="BRANDHOUND_BROWSER_USER"):
         browser_user.ensure_user("x")

@@ -70,7 +70,8 @@ def test_a_full_evidence_store_drops_the_capture_and_stops_the_crawl_once(pipeli
         for i in range(3):
             with pytest.raises(DropItem, match="evidence store is full"):
                 await pipeline.process_item(Capture(page=Page(url=Url(full=f"https://x.example/{i}")), body=b"<html>"))
-        await asyncio.sleep(0)  # let the scheduled close run
+        # The close the pipeline scheduled: run it to its end before looking at what it did.
+        await asyncio.gather(*(t for t in asyncio.all_tasks() if t is not asyncio.current_task()))
 
     with mock.patch.object(store, "put", full_put), caplog.at_level(logging.ERROR):
         asyncio.run(run())
