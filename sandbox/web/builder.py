@@ -28,7 +28,7 @@ from sandbox.web.pastes import HOST as PASTE_HOST, plan_pastes, write_pastes
 from sandbox.web.surface import COLLECTORS, SiteWriter, plan_sites
 
 #: Bump when a change of the generator changes its output, so stale builds are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 BUILD_FILE = "build.json"
 
 

@@ -38,7 +38,7 @@ def listing_fields(market: MarketSpec, listing: Listing) -> dict[str, Any]:
         "brand_text": listing.brand_text,
         "category": listing.category,
         "description": listing.description,
-        "images": [market.url(p) for p in listing.image_paths],
+        "images": [market.media_url(p) for p in listing.image_paths],
         "image_transforms": [m.kind for m in listing.images],
         "rendering": listing.rendering,
         "structured": listing.structured,
@@ -56,7 +56,7 @@ def listing_entry(market: MarketSpec, listing: Listing) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "url": url, "kind": "bad", "fault": fault.kind, "expect": fault.expect, "site": market.name,
         # Where the fault is: the page itself, or the image it shows.
-        "fault_url": market.url(listing.image_paths[0]) if fault.kind in IMAGE_FAULTS else url,
+        "fault_url": market.media_url(listing.image_paths[0]) if fault.kind in IMAGE_FAULTS else url,
     }
     if fault.variant:
         entry["encoding_variant"] = fault.variant

@@ -75,7 +75,7 @@ def jsonld(market: MarketSpec, listing: Listing) -> dict[str, Any]:
     }
     data: dict[str, Any] = {
         "@context": "https://schema.org", "@type": "Product", "name": listing.title,
-        "description": listing.description, "image": [market.url(p) for p in listing.image_paths],
+        "description": listing.description, "image": [market.media_url(p) for p in listing.image_paths],
         "offers": offer,
     }
     if listing.sku:
@@ -96,7 +96,7 @@ def api_document(market: MarketSpec, listing: Listing) -> dict[str, Any]:
         "hinta_arvo": listing.price, "valuutta": listing.currency, "myyja": listing.seller,
         "sijainti": listing.ships_from, "maara": listing.quantity,
         "liittynyt": market.style.seller_joined(listing.seller_joined_days),
-        "kuvat": [market.url(p) for p in listing.image_paths],
+        "kuvat": [market.media_url(p) for p in listing.image_paths],
     }
 
 
@@ -107,7 +107,7 @@ def listing_html(market: MarketSpec, listing: Listing, categories: list[dict]) -
         template, **_market_context(market, categories), listing=listing,
         price_text=style.price_text(listing.price, listing.currency),
         seller_joined=style.seller_joined(listing.seller_joined_days),
-        images=[market.url(p) for p in listing.image_paths],
+        images=[market.media_url(p) for p in listing.image_paths],
         category={"slug": listing.category, "name": style.category_name(listing.category),
                   "url": style.category_path(listing.category)},
         jsonld=jsonld(market, listing) if listing.structured == "jsonld" else None,
@@ -120,7 +120,7 @@ def write_market(out: Output, market: MarketSpec, listings: list[Listing]) -> No
     categories = [{"slug": s, "name": style.category_name(s), "url": style.category_path(s)} for s in slugs]
     for listing in listings:
         for path, media in zip(listing.image_paths, listing.images):
-            out.media(host, path, media)
+            out.media(market.media_host, path, media)
         if listing.api_path:
             out.page(host, listing.api_path, json.dumps(api_document(market, listing), ensure_ascii=False),
                      content_type="application/json; charset=utf-8")
@@ -146,4 +146,4 @@ def _card(market: MarketSpec, listing: Listing) -> dict[str, Any]:
     """What a results page shows of a listing."""
     return {"url": listing.path, "title": listing.title, "category": listing.category,
             "price_text": market.style.price_text(listing.price, listing.currency),
-            "thumb": listing.image_paths[0] if listing.image_paths else None, "seller": listing.seller}
+            "thumb": market.media_url(listing.image_paths[0]) if listing.image_paths else None, "seller": listing.seller}

@@ -80,6 +80,12 @@ class MarketStyle:
     def image_path(self, listing_id: str, n: int, ext: str) -> str:
         raise NotImplementedError
 
+    def media_host(self, host: str) -> str:
+        """Where the marketplace at ``host`` serves its listing photos. Real marketplaces use an
+        image host of their own (i.ebayimg.com, i.etsystatic.com, a.allegroimg.com), which a
+        polite crawler counts as a host of its own, apart from the listing pages."""
+        raise NotImplementedError
+
     def api_path(self, listing_id: str) -> str | None:
         return None
 
@@ -126,6 +132,9 @@ class BazaarStyle(MarketStyle):
     def image_path(self, listing_id: str, n: int, ext: str) -> str:
         return f"/img/{listing_id}/{n}.{ext}"
 
+    def media_host(self, host: str) -> str:
+        return "i." + host.removeprefix("www.")
+
     def search_path(self, query: str, page: int = 1) -> str:
         params = {"q": query} | ({"page": str(page)} if page > 1 else {})
         return "/search?" + urlencode(params)
@@ -160,6 +169,9 @@ class ToriStyle(MarketStyle):
 
     def image_path(self, listing_id: str, n: int, ext: str) -> str:
         return f"/kuvat/{listing_id}_{n}.{ext}"
+
+    def media_host(self, host: str) -> str:
+        return "kuvat." + host
 
     def api_path(self, listing_id: str) -> str | None:
         return f"/api/ilmoitus/{listing_id}.json"
@@ -196,6 +208,14 @@ class MarketSpec:
 
     def url(self, path: str) -> str:
         return f"https://{self.host}{path}"
+
+    @property
+    def media_host(self) -> str:
+        return self.style.media_host(self.host)
+
+    def media_url(self, path: str) -> str:
+        """The URL of a listing photo (``path`` from ``style.image_path``)."""
+        return f"https://{self.media_host}{path}"
 
 
 def markets_from_profile(profile: BrandProfile) -> list[MarketSpec]:

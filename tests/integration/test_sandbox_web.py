@@ -92,7 +92,13 @@ def test_https_through_connect_with_a_valid_certificate(web, truth):
     assert ("DNS", host) in cert["subjectAltName"]
     # Keep-alive inside the tunnel: the next request reuses the same TLS connection.
     sock = conn.sock
-    assert get(conn, urlsplit(listing["images"][0]).path)[0] == 200 and conn.sock is sock
+    assert get(conn, "/")[0] == 200 and conn.sock is sock
+    conn.close()
+    # Its photos come from the marketplace's image host, as on real marketplaces.
+    image = urlsplit(listing["images"][0])
+    assert image.hostname != host
+    conn = tunnel(web, image.hostname)
+    assert get(conn, image.path)[0] == 200
     conn.close()
 
 
