@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import http.server
 import json
 import os
 import subprocess
@@ -39,6 +38,8 @@ if str(REPO_ROOT) not in sys.path:
 
 import scrapy  # noqa: E402
 
+from sandbox.local_http import QuietSite, serve  # noqa: E402
+
 SUCCESS_TARGET = 0.99
 PAGE_BYTES = 4096
 
@@ -50,33 +51,13 @@ def log(msg: str) -> None:
 # =========================================================================== the onion sites
 
 
-class PageHandler(http.server.BaseHTTPRequestHandler):
+class PageHandler(QuietSite):
     """``/page/<n>``: a small HTML page that names its number (so a mixed-up answer is caught)."""
 
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802
         number = self.path.rsplit("/", 1)[-1]
         head = f"<html><head><title>page {number}</title></head><body><h1 id='n'>{number}</h1><p>"
-        body = (head + "x" * max(0, PAGE_BYTES - len(head) - 20) + "</p></body></html>").encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class QuietServer(http.server.ThreadingHTTPServer):
-    """The benchmark closes circuits under the crawl's feet: a client gone mid-answer is expected."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
+        self.answer(200, (head + "x" * max(0, PAGE_BYTES - len(head) - 20) + "</p></body></html>").encode())
 
 
 # =========================================================================== the crawl (child process)
@@ -233,8 +214,7 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory(prefix="bench-tor-")
     work = Path(args.keep) if args.keep else Path(tmp.name)
     work.mkdir(parents=True, exist_ok=True)
-    server = QuietServer(("127.0.0.1", 0), PageHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(PageHandler)  # the benchmark closes circuits under the crawl's feet
     port = server.server_address[1]
     net = TorNetwork(work / "net", onion_services={"a": port, "b": port})
     result: dict[str, Any] = {"benchmark": "tor", "pages": args.pages, "machine": {"cpus": os.cpu_count()},

@@ -9,29 +9,21 @@ seconds from start to the onion service answering through the SocksPort.
 from __future__ import annotations
 
 import argparse
-import http.server
 import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from sandbox.local_http import QuietSite, serve
 from sandbox.tor.network import TorNetwork, TorNetworkError
 from sandbox.tor.socks import http_get
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"bench\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+class _Handler(QuietSite):
+    def do_GET(self):  # noqa: N802
+        self.answer(200, b"bench\n", content_type="text/plain")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args(argv)
     base = args.dir or Path(tempfile.mkdtemp(prefix="sandbox-tor-bench-"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(_Handler)
     runs, failures = [], []
     for i in range(1, args.runs + 1):
         t0 = time.monotonic()

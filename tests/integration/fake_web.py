@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import socket
@@ -12,25 +11,7 @@ import subprocess
 import sys
 import threading
 
-
-class QuietSite(http.server.BaseHTTPRequestHandler):
-    """A test site's handler: keep-alive, no access log on stderr, and one way to answer."""
-
-    protocol_version = "HTTP/1.1"
-
-    def answer(self, status: int, body: bytes = b"", content_type: str = "text/html; charset=utf-8",
-               location: str | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if location:
-            self.send_header("Location", location)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
+from sandbox.local_http import QuietSite  # noqa: F401  (the tests' sites subclass it from here)
 
 _CRAWL = """
 import json, sys

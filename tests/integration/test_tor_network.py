@@ -5,17 +5,16 @@ No Elasticsearch. Needs Debian's ``tor`` package (tor and tor-gencert)."""
 
 from __future__ import annotations
 
-import http.server
 import os
 import re
 import shutil
 import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from sandbox.local_http import QuietSite, serve
 from sandbox.tor import ProxyUnreachableError, TorNetwork, TorNetworkError, daemon, http_get
 from tests.polling import poll
 
@@ -33,17 +32,9 @@ PAGES = {
 }
 
 
-class _PageHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = self.server.page
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+class _PageHandler(QuietSite):
+    def do_GET(self):  # noqa: N802
+        self.answer(200, self.server.page)
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +42,7 @@ def sites():
     """One tiny HTTP server per onion service on 127.0.0.1: name -> port."""
     servers = {}
     for name, page in PAGES.items():
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PageHandler)
-        server.page = page
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers[name] = server
+        servers[name] = serve(_PageHandler, page=page)
     yield {name: server.server_address[1] for name, server in servers.items()}
     for server in servers.values():
         server.shutdown()

@@ -5,7 +5,6 @@ ControlPort. Crawls run in subprocesses (a Twisted reactor cannot restart). Need
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import secrets
@@ -13,7 +12,6 @@ import shutil
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 
 from crawlers.middlewares.tor_route import isolation_key
 from crawlers.tor import NewnymRateLimited, TorBootstrapTimeout, TorControlError, TorManager
+from sandbox.local_http import QuietSite, serve
 from tests.integration.tor_fixtures import BIG_BODY_BYTES, SITE_PAGES, onion_sites, poll, tor_network  # noqa: F401
 
 pytestmark = [pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning")]  # stem 1.8's threads
@@ -210,22 +209,13 @@ def https_site(tmp_path):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietSite):
         def do_GET(self):  # noqa: N802
-            body = b"<html><body>tls over tor</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(200, b"<html><body>tls over tor</body></html>")
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(Handler, tls=context)
     yield server.server_address[1]
     server.shutdown()
     server.server_close()

@@ -7,12 +7,11 @@ A missing tor fails these fixtures (TorNetworkError), it never skips.
 
 from __future__ import annotations
 
-import http.server
 import threading
-from typing import Any
 
 import pytest
 
+from sandbox.local_http import QuietSite, serve
 from sandbox.tor import TorNetwork
 from tests.polling import poll  # noqa: F401  (re-exported for the tests that import it from here)
 
@@ -29,9 +28,7 @@ BIG_BODY_BYTES = 200_000  # /big: larger than the maxsize the tests set
 SLOW_SECONDS = 8.0  # /slow answers only after this long (or when the server stops)
 
 
-class _SiteHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so the crawler's connection pool is exercised
-
+class _SiteHandler(QuietSite):
     def do_GET(self):  # noqa: N802
         path = self.path.split("?", 1)[0]
         pages = SITE_PAGES[self.server.site]
@@ -46,21 +43,7 @@ class _SiteHandler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         self.server.hits.append(path)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # aborted downloads (maxsize, timeouts) reset connections on purpose
+        self.answer(200, body)
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +51,7 @@ def onion_sites():
     """name -> the running HTTP server (``.server_address[1]`` is its port, ``.hits`` its paths)."""
     servers = {}
     for name in SITE_PAGES:
-        server = _QuietServer(("127.0.0.1", 0), _SiteHandler)
-        server.site, server.hits, server.stopping = name, [], threading.Event()
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers[name] = server
+        servers[name] = serve(_SiteHandler, site=name, hits=[], stopping=threading.Event())
     yield servers
     for server in servers.values():
         server.stopping.set()
