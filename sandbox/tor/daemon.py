@@ -7,6 +7,8 @@ its state returned; otherwise a detached ``python -m sandbox.tor.serve`` builds
 a fresh network, and ``up`` returns once that process reports the client
 bootstrapped and every onion service answering through it (``"ready"``).
 The tor processes die with the server, even if it is SIGKILLed (PR_SET_PDEATHSIG).
+``revive`` has the server relaunch the nodes a fault test killed (SIGUSR1, see
+``sandbox.tor.serve``).
 """
 
 from __future__ import annotations
@@ -130,6 +132,33 @@ def up(home: Path, onion_targets: dict[str, int], deadline_s: float = 180.0, *,
                                f"{_log_tail(paths['log'])}")
         time.sleep(0.1)
     return status(home) | {"stale": False}
+
+
+def revive(home: Path, deadline_s: float = 30.0) -> dict[str, Any]:
+    """Have the running server relaunch every dead node (same torrc, keys, ports); return the
+    status once each recorded node runs again (``revived`` names the ones relaunched).
+
+    The nodes are back, not yet useful: a revived client bootstraps again from its cached
+    consensus and fetches onion descriptors anew, which its users must wait out themselves."""
+    paths = _paths(home)
+    pid = _pid(home)
+    if pid is None or not _is_server(pid):
+        raise SandboxError(f"no sandbox Tor network runs under {paths['base']} to revive")
+    asked = int(_read_json(paths["state"]).get("revivals") or 0) + 1
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + deadline_s
+    while True:
+        current = status(home)
+        if current.get("revivals", 0) >= asked and current["nodes_alive"] == len(current.get("nodes", {})):
+            return current
+        if current["pid"] is None:
+            raise SandboxError(f"the sandbox Tor network exited while reviving:\n{_log_tail(paths['log'])}")
+        if time.monotonic() > deadline:
+            dead = [name for name, n in current.get("nodes", {}).items()
+                    if not (n.get("pid") and _is_our_tor(n["pid"], paths["net"]))]
+            raise SandboxError(f"the sandbox Tor network did not revive {', '.join(dead) or 'its nodes'} "
+                               f"within {deadline_s:.0f} s:\n{_log_tail(paths['log'])}")
+        time.sleep(0.1)
 
 
 def down(home: Path, deadline_s: float = 15.0) -> bool:
