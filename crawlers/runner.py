@@ -70,7 +70,8 @@ SUMMARY_KEYS = (
     "brandhound/images/not_fetched_after_match",
     "brandhound/ssrf_refused", "brandhound/ssrf_refused_in_browser", "playwright/browser_count",
     "brandhound/es/indexed", "brandhound/es/spooled", "brandhound/es/rejected", "brandhound/es/leaks_rehashed",
-    "elapsed_time_seconds",
+    "brandhound/tor/client_outages", "brandhound/tor/requests_held", "brandhound/tor/client_down_seconds",
+    "retry/count", "retry/max_reached", "elapsed_time_seconds",
 )
 
 

@@ -10,6 +10,15 @@ so Tor builds them new circuits; other sites keep theirs. When a site still fail
 Tor's rate limit (a limited NEWNYM is skipped and counted, never queued). Any success resets
 the site's count.
 
+A refused SocksPort is not the site's fault but the Tor client's: it is down or restarting.
+Once Tor has carried a request in this crawl (before that, a refused SocksPort is a setup
+error and fails at once), such a request is held (``crawlers.tor.outage.TorClientWatch``)
+until the SocksPort answers again and, with a ControlPort, the client has bootstrapped; then
+it goes back to the scheduler without spending a retry. After ``BRANDHOUND_TOR_OUTAGE_WAIT``
+seconds (0: never hold) the held requests go on to the ordinary retries. Stats:
+``brandhound/tor/client_outages``, ``brandhound/tor/requests_held``,
+``brandhound/tor/client_down_seconds``.
+
 It sits just below the retry middleware (560 > 550), so it sees every failure before the retry
 is scheduled, and the retry, passing the Tor routing middleware again, takes the new key.
 """
@@ -22,18 +31,24 @@ from urllib.parse import urlsplit
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawlers.middlewares.tor_route import CircuitBook, parse_socks, site_of
+from crawlers.tor.outage import TorClientWatch
+from crawlers.tor.socks import SocksProxyUnreachable
 
 log = logging.getLogger(__name__)
 
 FAILING_STATUSES = frozenset({502, 503, 504})
+#: How often one request may be held for a Tor client outage before it takes its ordinary retries.
+MAX_HOLDS = 3
 
 
 class TorCircuitRenewalMiddleware:
     def __init__(self, crawler: Crawler, renew_after: int, newnym_after: int, control: tuple[str, int] | None,
-                 cookie: str | None, password: str | None):
+                 cookie: str | None, password: str | None, socks: tuple[str, int] | None = None,
+                 outage_wait_s: float = 300.0):
         self.crawler = crawler
         self.book = CircuitBook.of(crawler)
         self.renew_after = max(1, renew_after)
@@ -41,30 +56,54 @@ class TorCircuitRenewalMiddleware:
         self.control, self.cookie, self.password = control, cookie, password
         self.failures: dict[str, int] = {}
         self.renewals: dict[str, int] = {}
-        self._manager = None
+        self._manager = None if control is None else self._new_manager()
         self._newnym_busy = False
+        self.watch = None if socks is None or outage_wait_s <= 0 else TorClientWatch(
+            socks, bootstrap=self._bootstrap if control is not None else None, max_wait_s=outage_wait_s,
+            on_back=lambda down_s: crawler.stats.inc_value("brandhound/tor/client_down_seconds", round(down_s, 1)))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TorCircuitRenewalMiddleware:
         s = crawler.settings
         mw = cls(crawler, s.getint("BRANDHOUND_TOR_RENEW_AFTER", 3), s.getint("BRANDHOUND_TOR_NEWNYM_AFTER", 2),
                  parse_socks(s.get("BRANDHOUND_TOR_CONTROL"), "BRANDHOUND_TOR_CONTROL"),
-                 s.get("BRANDHOUND_TOR_CONTROL_COOKIE") or None, s.get("BRANDHOUND_TOR_CONTROL_PASSWORD") or None)
+                 s.get("BRANDHOUND_TOR_CONTROL_COOKIE") or None, s.get("BRANDHOUND_TOR_CONTROL_PASSWORD") or None,
+                 parse_socks(s.get("BRANDHOUND_TOR_SOCKS")), s.getfloat("BRANDHOUND_TOR_OUTAGE_WAIT", 300.0))
         crawler.signals.connect(mw.close, signal=signals.spider_closed)
         return mw
 
     def process_response(self, request: Request, response: Response) -> Response:
         if request.meta.get("tor"):
+            if self.watch is not None:
+                self.watch.succeeded()  # any answer came through Tor
             if response.status in FAILING_STATUSES:
                 self._failed(request, f"HTTP {response.status}")
             else:
                 self._succeeded(request)
         return response
 
-    def process_exception(self, request: Request, exception: BaseException) -> None:
-        if request.meta.get("tor"):
-            self._failed(request, f"{type(exception).__name__}: {exception}")
+    def process_exception(self, request: Request, exception: BaseException):
+        """None (the retry middleware takes over), or, when the Tor client is down, a coroutine
+        that waits for it and then gives the scheduler the request again."""
+        if not request.meta.get("tor"):
+            return None
+        holds = request.meta.get("tor_client_holds", 0)
+        if (isinstance(exception, SocksProxyUnreachable) and self.watch is not None and self.watch.answered
+                and holds < MAX_HOLDS):
+            return self._hold(request, str(exception), holds)
+        self._failed(request, f"{type(exception).__name__}: {exception}")
         return None
+
+    async def _hold(self, request: Request, why: str, holds: int) -> Request | None:
+        self.crawler.stats.inc_value("brandhound/tor/requests_held")
+        back = self.watch.wait(why)
+        self.crawler.stats.set_value("brandhound/tor/client_outages", self.watch.outages)
+        if not await maybe_deferred_to_future(back):
+            return None
+        # Not a retry: the site did nothing wrong, so its retry count and circuit failures stay as they are.
+        again = request.replace(dont_filter=True)
+        again.meta["tor_client_holds"] = holds + 1
+        return again
 
     # ------------------------------------------------------------------
 
@@ -93,12 +132,20 @@ class TorCircuitRenewalMiddleware:
             d = deferToThread(self._newnym, site)
             d.addBoth(self._newnym_done)
 
-    def _newnym(self, site: str) -> str:
-        from crawlers.tor.manager import NewnymRateLimited, TorManager
+    def _new_manager(self):
+        """The Tor manager of the configured ControlPort. It connects on first use, and again on the
+        next use after a restarted tor dropped the connection (reading the new auth cookie)."""
+        from crawlers.tor.manager import TorManager
 
-        if self._manager is None:
-            host, port = self.control  # type: ignore[misc]
-            self._manager = TorManager.attach(port, host, password=self.password, cookie_path=self.cookie)
+        host, port = self.control  # type: ignore[misc]
+        return TorManager(host, port, password=self.password, cookie_path=self.cookie)
+
+    def _bootstrap(self) -> dict:
+        return self._manager.bootstrap_status()
+
+    def _newnym(self, site: str) -> str:
+        from crawlers.tor.manager import NewnymRateLimited
+
         try:
             self._manager.new_identity(wait=False)
         except NewnymRateLimited as exc:
@@ -116,5 +163,7 @@ class TorCircuitRenewalMiddleware:
             log.warning("%s", result)
 
     def close(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
         if self._manager is not None:
             self._manager.close()
