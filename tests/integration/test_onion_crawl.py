@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +18,10 @@ import pytest
 
 from brandhound import cluster
 from sandbox.onion import daemon as onion_daemon
+from sandbox.tor import daemon as tor_daemon
 from tests.conftest import EXAMPLE_BRAND
+from tests.integration.crawls import crawl_env
+from tests.polling import poll
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,21 +45,22 @@ def onion_settings(base_settings, es_node, tmp_path_factory):
     client.close()
 
 
-def start_crawl(settings, home: Path, spider: str, lookups: Path) -> subprocess.Popen:
-    env = dict(os.environ, BRANDHOUND_HOME=str(home), BRANDHOUND_ES_URL=settings.es.url,
-               BRANDHOUND_ES_INDEX_PREFIX=settings.es.index_prefix, BRANDHOUND_SPOOL_DIR=str(settings.spool_dir),
-               PYTHONPATH=str(REPO))
+def start_crawl(settings, home: Path, spider: str, lookups: Path, *extra: str) -> subprocess.Popen:
+    env = crawl_env(settings, home) | {"PYTHONPATH": str(REPO)}
     code = ("import sys; from tests.integration import dns_record; dns_record.install(sys.argv[1]); "
             "from brandhound.cli import main; sys.exit(main(sys.argv[2:]))")
     argv = ["crawl", "--brand", str(EXAMPLE_BRAND), "--spider", spider, "--sandbox",
-            "--set", "RETRY_TIMES=8", "--set", "AUTOTHROTTLE_START_DELAY=0.2"]
+            "--set", "RETRY_TIMES=8", "--set", "AUTOTHROTTLE_START_DELAY=0.2", *extra]
     return subprocess.Popen([sys.executable, "-c", code, str(lookups), *argv], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[dict, str]:
     out, err = proc.communicate(timeout=timeout)
-    log = out + err
+    return summary_of(proc, out, out + err)
+
+
+def summary_of(proc: subprocess.Popen, out: str, log: str) -> tuple[dict, str]:
     assert proc.returncode == 0, log[-5000:]
     return json.loads(out.strip().splitlines()[-1]), log
 
@@ -91,6 +99,98 @@ def test_onion_market_listings_are_extracted_over_tor_without_local_dns(onion_sa
     assert summary["brandhound/es/rejected"] == 0
 
 
+class CrawlLog:
+    """A running crawl's log, read line by line as it is written (run it with ``LOGSTATS_INTERVAL=1``
+    for a "Crawled N pages" line every second)."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(proc.stderr), daemon=True)
+        self._reader.start()
+
+    def __enter__(self) -> CrawlLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:  # the test failed before the crawl ended: it ends here
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def pages(self) -> list[int]:
+        """The page counts of the LogStats lines so far."""
+        return [int(m.group(1)) for line in list(self.lines) if (m := re.search(r"Crawled (\d+) pages", line))]
+
+    def running(self) -> bool:
+        assert self.proc.poll() is None, f"the crawl exited ({self.proc.returncode}):\n{self.text()[-5000:]}"
+        return True
+
+    def finish(self, timeout: float = 600) -> tuple[dict, str]:
+        self.proc.wait(timeout=timeout)
+        out = self.proc.stdout.read()
+        self._reader.join(timeout=10)
+        return summary_of(self.proc, out, out + self.text())
+
+
+def socks_refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return False
+    except OSError:
+        return True
+
+
+def test_onion_crawl_completes_across_a_tor_client_restart(onion_sandbox, settings, es, tmp_path):
+    """The Tor client is SIGKILLed mid-crawl and restarted: the crawl holds its Tor requests until
+    the client is back and bootstrapped, loses no listing and indexes none twice."""
+    home, state = onion_sandbox
+    tor_daemon.revive(home)  # every node running to begin with, whatever an earlier test killed
+    # The onion spiders' own retry budget (6), not the other tests' 8.
+    with CrawlLog(start_crawl(settings, home, "onion_market", tmp_path / "lookups.json",
+                              "--set", "RETRY_TIMES=6", "--set", "LOGSTATS_INTERVAL=1")) as crawl:
+        poll(lambda: crawl.running() and crawl.pages() and crawl.pages()[-1] >= 20, 180,
+             "the crawl fetching its first 20 pages")
+        tor = tor_daemon.status(home)
+        client = tor["nodes"]["client1"]
+        os.kill(client["pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        poll(lambda: socks_refuses(tor["client_socks_port"]), 10, "the killed client's SocksPort refusing connections")
+        # A real outage: the crawl gets no page for 30 s (a tor that crashed and was restarted by its
+        # supervisor), long enough for requests that failed at once to spend their retries and be lost.
+        at_kill = len(crawl.pages())
+        poll(lambda: crawl.running() and len(crawl.pages()) >= at_kill + 31 and len(set(crawl.pages()[-30:])) == 1,
+             120, "the crawl making no progress for 30 s while its Tor client is down")
+        revived = tor_daemon.revive(home)
+        down_s = time.monotonic() - killed
+        assert revived["revived"] == ["client1"] and revived["nodes"]["client1"]["pid"] != client["pid"]
+        assert revived["nodes"]["client1"]["ports"] == client["ports"]
+
+        summary, log = crawl.finish()
+    market = state["onions"]["market"]
+    expected = {p["path"] for p in truth_of(state)["pages"] if p["site"] == "market" and p["kind"] == "listing"}
+    indexed = [d["url"]["path"] for d in docs(es, settings, "listings") if d["url"]["domain"] == market]
+    duplicates = len(indexed) - len(set(indexed))
+    held, retries, gave_up = (summary[name] for name in ("brandhound/tor/requests_held", "retry/count",
+                                                         "retry/max_reached"))
+    print(f"\nTor client restart mid-crawl: {len(expected)} listings expected, {len(set(indexed) & expected)} indexed, "
+          f"{duplicates} duplicates, {summary['brandhound/listings/extracted']} extracted, "
+          f"{summary['brandhound/images/failed']} images failed; client down {down_s:.1f} s (the crawl waited "
+          f"{summary['brandhound/tor/client_down_seconds']:.1f} s), {held:.0f} requests held, {retries:.0f} retries, "
+          f"{gave_up:.0f} given up; crawl {summary['elapsed_time_seconds']:.0f} s")
+    assert set(indexed) >= expected, sorted(expected - set(indexed))[:5]
+    assert duplicates == 0 and summary["brandhound/listings/extracted"] == len(expected)
+    # Nothing gave up retrying either: the listings' images, fetched over Tor too, are all there.
+    assert summary["brandhound/images/failed"] == 0 and gave_up == 0
+    assert summary["log_count/ERROR"] == 0 and summary["brandhound/es/rejected"] == 0
+    assert "Tor client down" in log and summary["brandhound/tor/client_outages"] == 1 and held > 0
+    # The crawl read the revived client's bootstrap over a new ControlPort connection (or said why not).
+    assert re.search(r"Tor client \S+ back after [0-9.]+ s", log), log[-3000:]
+
+
+# After the client restart: this test kills a relay for good.
 def test_forum_dumps_survive_a_relay_killed_mid_crawl(onion_sandbox, onion_settings, tmp_path):
     home, state = onion_sandbox
     settings, client = onion_settings
