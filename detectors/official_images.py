@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import io
 import itertools
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,6 @@ MIN_BITS = 8
 #: Shares of the width or height cut from each side for the crop variants.
 CROP_STEPS = (0.0, 0.06, 0.12)
 
-_HASHING = threading.Lock()
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
@@ -72,9 +70,7 @@ class OfficialImages:
         files = tuple((str(path), p.sku) for p in profile.products for path in p.images) + \
             tuple((str(path), None) for path in profile.logos)
         # The files' modification times are part of the key: a changed photo is hashed again.
-        key = tuple(Path(path).stat().st_mtime_ns for path, _ in files)
-        with _HASHING:  # a caller arriving while another thread hashes waits for its result
-            return cls._for_files(files, key)
+        return cls._for_files(files, tuple(Path(path).stat().st_mtime_ns for path, _ in files))
 
     @classmethod
     @functools.lru_cache(maxsize=8)

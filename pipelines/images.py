@@ -31,7 +31,7 @@ from collections import OrderedDict
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
-from scrapy.utils.defer import deferred_to_future, maybe_deferred_to_future
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from brandhound.evidence import EvidenceStore
@@ -74,7 +74,6 @@ class ImageEvidencePipeline:
         self._matcher: BrandMatcher | None = None
         self._profile = None
         self._official: OfficialImages | None = None
-        self._official_hashing = None  # asyncio future of the official hashes, started at open
         self.store = store
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
@@ -100,10 +99,6 @@ class ImageEvidencePipeline:
         if self.listing_policy == "brand" and profile is not None:
             self._matcher = BrandMatcher.from_profile(profile)
         self._profile = profile
-        if self.until_official and profile is not None and getattr(self.crawler.spider, "yields_listings", False):
-            # Hashing every crop of the official photos takes about a second: done in a thread while
-            # the first result pages download, instead of holding up the first listing.
-            self._official_hashing = deferred_to_future(deferToThread(OfficialImages.from_profile, profile))
 
     def wants_listing_images(self, item: Capture) -> bool:
         if self._matcher is None or item.listing is None:
@@ -124,10 +119,8 @@ class ImageEvidencePipeline:
 
     async def _fill_listing(self, images: list[Image], referer: str) -> None:
         if self._official is None and self.until_official and self._profile is not None:
-            # Shared with the detectors (OfficialImages caches them per set of files). Spiders that do
-            # not say they yield listings hash them on the first one, if any.
-            hashing = self._official_hashing or maybe_deferred_to_future(deferToThread(OfficialImages.from_profile, self._profile))
-            self._official = await hashing
+            # Hashed on the first listing (and shared with the detectors), not at start: most spiders have none.
+            self._official = OfficialImages.from_profile(self._profile)
         official = self._official
         for n, image in enumerate(images):
             await self._fill(image, referer)

@@ -25,8 +25,6 @@ def split_seeds(seeds: str | Iterable[str] | None) -> list[str]:
 
 class BrandSpider(scrapy.Spider):
     source_type: ClassVar[str]
-    #: The spider yields marketplace listings: pipelines prepare what listings need when it opens.
-    yields_listings: ClassVar[bool] = False
 
     def __init__(self, brand: str | BrandProfile | None = None, seeds: str | list[str] | None = None,
                  job_id: str | None = None, *args: Any, **kwargs: Any):

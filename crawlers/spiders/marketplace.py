@@ -45,7 +45,6 @@ def next_page_link(response: Response) -> str | None:
 class MarketplaceSpider(BrandSpider):
     name = "marketplace"
     source_type = "marketplace"
-    yields_listings = True
     #: Fetch a listing again in Chromium when it shows no title or price without JavaScript.
     render_incomplete_listings = True
 
