@@ -67,6 +67,20 @@ def docs(es, settings, kind: str) -> dict[str, dict]:
     return {h["_source"]["url"]["full"]: h["_source"] for h in hits}
 
 
+def field_values(es, settings, kind: str, field: str) -> list:
+    """The value of a dotted ``field`` in every document of the test's ``kind`` index."""
+    index = f"{settings.es.index_prefix}-{kind}"
+    es.indices.refresh(index=index)
+    hits = es.search(index=index, size=10_000, query={"match_all": {}}, source=[field])["hits"]["hits"]
+    out = []
+    for hit in hits:
+        value = hit["_source"]
+        for part in field.split("."):
+            value = value[part]
+        out.append(value)
+    return out
+
+
 def evidence_ok(home: Path, file: dict) -> bool:
     path = home / "evidence" / file["path"]
     return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == file["hash"]["sha256"]

@@ -16,6 +16,7 @@ from brandhound.cli import ONION_SPIDERS
 from operations.airflow_home import DAGS_FOLDER, TOR_POOL, airflow_env, bootstrap
 from sandbox.web import daemon
 from tests.conftest import free_port
+from tests.integration.crawls import field_values
 
 #: Runs one DAG with dag.test() in a process of its own (Airflow reads its configuration once per
 #: process) and prints its state, task states and XComs as one JSON line.
@@ -161,7 +162,7 @@ def test_marketplace_detection_and_takedown_dags_end_to_end_twice_without_duplic
     _run_dag(airflow, small_sandbox, settings, tmp_path, "brandhound_crawl_marketplaces", crawl_conf)
     for kind, key, before in (("listings", "url.full", listings), ("pages", "url.full", pages),
                               ("findings", "subject.id", findings)):
-        values = _values(es, settings, kind, key)
+        values = field_values(es, settings, kind, key)
         assert len(values) == len(set(values)) >= before, kind
     again = _run_dag(airflow, small_sandbox, settings, tmp_path, "brandhound_detection", {})["xcom"]["detect[-1]"]
     assert again["findings"] >= detected["findings"]
@@ -170,16 +171,3 @@ def test_marketplace_detection_and_takedown_dags_end_to_end_twice_without_duplic
     # Every notice of the first run was found again and updated, not drafted anew.
     assert redrafted["updated"] + redrafted["kept"] >= drafted["created"]
     assert _count(es, settings, "takedowns") == notices + redrafted["created"] + redrafted["followups"]
-
-
-def _values(es, settings, kind: str, field: str) -> list:
-    index = f"{settings.es.index_prefix}-{kind}"
-    es.indices.refresh(index=index)
-    hits = es.search(index=index, size=10_000, query={"match_all": {}}, source=[field])["hits"]["hits"]
-    out = []
-    for hit in hits:
-        value = hit["_source"]
-        for part in field.split("."):
-            value = value[part]
-        out.append(value)
-    return out
