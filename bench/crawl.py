@@ -740,7 +740,9 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
                                "note": "listing pages / (spider open to the last response or item): without the "
                                        "wait on the never-finishing page's retry and without closing"},
         "target": RATIO_TARGET,
-        "meets_target": full / bare >= RATIO_TARGET,
+        # Both ratios: over elapsed time the never-finishing page's wait, equal on both sides, can
+        # hide most of the difference, so the target counts as met only on work time as well.
+        "meets_target": full / bare >= RATIO_TARGET and full_w / bare_w >= RATIO_TARGET,
     }
 
 
@@ -953,7 +955,8 @@ def main() -> int:
             failures.append(f"listing pages fetched differ by {t['listing_pages_spread']:.1%} between runs "
                             f"({[r['listing_pages'] for r in t['runs']]})")
         if not t["meets_target"]:
-            log(f"note: ratio {t['ratio']:.2f} is below the target {RATIO_TARGET}")
+            log(f"note: target {RATIO_TARGET} not met (ratio {t['ratio']:.2f} over elapsed time, "
+                f"{w['ratio']:.2f} on work time; both must reach it)")
     if "browser" in result:
         b, m = result["browser"], result["browser"]["memory"]
         log(f"| browser captures (surface spider), {b['captures']} captures | "
