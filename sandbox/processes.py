@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
@@ -47,3 +48,12 @@ def cmdline(pid: int) -> bytes:
 def runs_module(pid: int, module: str) -> bool:
     """True if ``pid`` is alive and runs ``python -m module`` (not a reused pid, not a zombie)."""
     return module.encode() in cmdline(pid)
+
+
+def port_open(port: int, timeout: float = 0.5) -> bool:
+    """Something accepts connections on ``127.0.0.1:port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 from sandbox.processes import children as _children
 from sandbox.processes import log_tail as _log_tail
+from sandbox.processes import port_open
 from sandbox.processes import cmdline as process_cmdline
 from sandbox.processes import read_pid, runs_module
 from sandbox.processes import reap as _reap
@@ -67,14 +67,6 @@ def _is_our_tor(pid: int, net_dir: Path) -> bool:
     return b"tor" in cmdline.split(b"\0")[0] and str(net_dir).encode() in cmdline
 
 
-def _port_open(port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def status(home: Path) -> dict[str, Any]:
     """The recorded state plus ``running`` (server alive, ready, client SocksPort accepting)
     and ``nodes_alive`` (how many of the recorded tor processes still run)."""
@@ -83,7 +75,7 @@ def status(home: Path) -> dict[str, Any]:
     pid = _pid(home)
     alive = pid is not None and _is_server(pid)
     ready = alive and state.get("ready") and state.get("pid") == pid
-    running = bool(ready and _port_open(state["client_socks_port"]))
+    running = bool(ready and port_open(state["client_socks_port"]))
     nodes = state.get("nodes", {})
     nodes_alive = sum(1 for n in nodes.values() if n.get("pid") and _is_our_tor(n["pid"], paths["net"]))
     return {**state, "running": running, "pid": pid if alive else None, "nodes_alive": nodes_alive,

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.processes import port_open
 from sandbox.tor.socks import http_get
 
 log = logging.getLogger(__name__)
@@ -151,14 +152,6 @@ def _die_with_parent():
             os._exit(1)
 
     return preexec
-
-
-def _port_open(port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -446,7 +439,7 @@ class TorNetwork:
                 if not node.alive:
                     raise TorNetworkError(f"{node.name} exited with status {node.proc.returncode if node.proc else '?'} "
                                           f"while starting\n{self._log_tails([node])}")
-                if _port_open(node.control_port, timeout=0.2):
+                if port_open(node.control_port, timeout=0.2):
                     pending.remove(node)
             if pending:
                 if time.monotonic() > deadline:

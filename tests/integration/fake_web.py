@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import socketserver
 import subprocess
@@ -127,3 +128,12 @@ def tagged_pids(tag: str) -> set[int]:
             except OSError:
                 pass
     return pids
+
+
+def kill_tagged(tag: str) -> None:
+    """SIGKILL every process of :func:`tagged_pids`."""
+    for pid in tagged_pids(tag):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ import pytest
 
 from brandhound import cluster
 from sandbox.onion import daemon as onion_daemon
+from sandbox.processes import port_open
 from sandbox.tor import daemon as tor_daemon
 from tests.conftest import EXAMPLE_BRAND
 from tests.integration.crawls import crawl_env
@@ -135,14 +135,6 @@ class CrawlLog:
         return summary_of(self.proc, out, out + self.text())
 
 
-def socks_refuses(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return False
-    except OSError:
-        return True
-
-
 def test_onion_crawl_completes_across_a_tor_client_restart(onion_sandbox, settings, es, tmp_path):
     """The Tor client is SIGKILLed mid-crawl and restarted: the crawl holds its Tor requests until
     the client is back and bootstrapped, loses no listing and indexes none twice."""
@@ -157,7 +149,7 @@ def test_onion_crawl_completes_across_a_tor_client_restart(onion_sandbox, settin
         client = tor["nodes"]["client1"]
         os.kill(client["pid"], signal.SIGKILL)
         killed = time.monotonic()
-        poll(lambda: socks_refuses(tor["client_socks_port"]), 10, "the killed client's SocksPort refusing connections")
+        poll(lambda: not port_open(tor["client_socks_port"]), 10, "the killed client's SocksPort refusing connections")
         # A real outage: the crawl gets no page for 30 s (a tor that crashed and was restarted by its
         # supervisor), long enough for requests that failed at once to spend their retries and be lost.
         at_kill = len(crawl.pages())

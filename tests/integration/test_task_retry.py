@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 from collections import Counter
 from pathlib import Path
@@ -23,7 +22,7 @@ from brandhound.urls import canonicalize
 from operations.crawl import CrawlFailed, CrawlJob, job_id_for, run_crawl_process
 from tests.conftest import EXAMPLE_BRAND
 from tests.integration.crawls import crawl_env, field_values
-from tests.integration.fake_web import tagged_pids
+from tests.integration.fake_web import kill_tagged
 from tests.polling import poll
 
 FAST = {"DOWNLOAD_TIMEOUT": "8", "RETRY_TIMES": "1"}
@@ -58,11 +57,7 @@ def test_crawl_task_killed_half_way_then_retried_indexes_everything_once(sandbox
     first.start()
     poll(lambda: _listing_count(es, settings) > 0, 300, "the first bulk batch of listings in Elasticsearch")
     before_kill = _listing_count(es, settings)
-    for pid in tagged_pids(tag):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_tagged(tag)
     first.join(timeout=60)
     assert not first.is_alive()
     assert len(failure) == 1 and isinstance(failure[0], CrawlFailed), failure
@@ -90,9 +85,4 @@ def test_crawl_task_killed_half_way_then_retried_indexes_everything_once(sandbox
 def _no_crawl_left(request):
     """A failed assertion must not leave the killed attempt's retry or a crawl running."""
     yield
-    tag = f"task-retry-{os.getpid()}"
-    for pid in tagged_pids(tag):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_tagged(f"task-retry-{os.getpid()}")
