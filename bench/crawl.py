@@ -12,7 +12,9 @@ browser captures per minute with the memory of the crawl and its browser.
      Scrapy's stock HTTP/1.1 handler: the peer the target is set against;
    - ``pooled``: the same spider on Scrapy's handler with brandhound's connection pool size
      (``crawlers.download_handler.KeepConnections``), so that full/pooled is the cost of the
-     pipeline alone, without the pool's gain.
+     pipeline alone, without the pool's gain;
+   - ``full-no-photos`` (with ``--no-photos-side``, a diagnostic): the full side without the
+     listing-photo pipeline, to split the pipeline's cost into the photos' and the rest's.
 
    All run with the same concurrency, timeouts, retries and proxy (see ``FAIR``), over
    Scrapy's HTTP downloader. JavaScript-only listings are fetched by every side; brandhound's
@@ -33,7 +35,7 @@ browser captures per minute with the memory of the crawl and its browser.
    (peak after it against the high-water mark up to it), and no Chromium process is left; the
    benchmark exits 1 when a run breaks it (or the listing counts differ).
 
-    .venv/bin/python bench/crawl.py [--listings 2600] [--rounds 1] [--captures 500] [--json FILE]
+    .venv/bin/python bench/crawl.py [--listings 2600] [--rounds 1] [--no-photos-side] [--captures 500] [--json FILE]
 
 Uses the configured Elasticsearch cluster (by default the local node, started if needed).
 """
@@ -646,6 +648,10 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
     }
     pooled_handler = f"{__name__ if __name__ != '__main__' else 'bench.crawl'}.PooledHTTP11DownloadHandler"
     pooled_settings = {**bare_settings, "DOWNLOAD_HANDLERS": {"http": pooled_handler, "https": pooled_handler}}
+    # The diagnostic side: the full pipeline without listing photos, so the report splits the pipeline's
+    # cost into what the photos cost and what the rest of it (extraction, detection, indexing) costs.
+    no_photos_settings = {**full_settings, "ITEM_PIPELINES": {
+        path: order for path, order in project.ITEM_PIPELINES.items() if path != "pipelines.images.ImageEvidencePipeline"}}
     # Warm-up: the sandbox renders result pages on first request and caches them; let neither side
     # pay for that. Result pages only (no listing is fetched, so the 429 page's counter is untouched).
     t0 = time.perf_counter()
@@ -653,20 +659,22 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
                                "settings": bare_settings, "listings": False}, work, "warm-up", args.timeout,
                              f"{run_id}-warm-up")
     log(f"warm-up: {warm['probe']['result_pages']} result pages in {time.perf_counter() - t0:.1f}s")
+    sides = ["bare", "pooled", "full"] + (["full-no-photos"] if args.no_photos_side else [])
     order: list[str] = []
     for r in range(args.rounds):
-        order += ["bare", "pooled", "full"] if r % 2 == 0 else ["full", "pooled", "bare"]
+        order += sides if r % 2 == 0 else sides[::-1]
     runs: list[dict[str, Any]] = []
     prefixes: list[str] = []
     try:
         for i, side in enumerate(order):
             name = f"{side}-{i + 1}"
-            if side == "full":
+            if side.startswith("full"):
                 prefix = f"bench-crawl-{run_id}-{i + 1}"
                 prefixes.append(prefix)
                 spec = {"side": "full", "spider": "marketplace", "brand": str(PROFILE), "seeds": seeds,
                         "job_id": f"bench-{run_id}-{i + 1}", "proxy": server.proxy_url,
-                        "ground_truth": str(server.build_dir / "ground_truth.json"), "settings": full_settings,
+                        "ground_truth": str(server.build_dir / "ground_truth.json"),
+                        "settings": full_settings if side == "full" else no_photos_settings,
                         "env": {"BRANDHOUND_ES_INDEX_PREFIX": prefix,
                                 "BRANDHOUND_EVIDENCE_DIR": str(work / f"evidence-{i + 1}"),
                                 "BRANDHOUND_SPOOL_DIR": str(work / f"spool-{i + 1}")}}
@@ -687,7 +695,7 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
                    "cpu_s": cpu,
                    "requests": stats.get("downloader/request_count", 0),
                    "finish_reason": stats.get("finish_reason"), "log": log_digest(log_path)}
-            if side == "full":
+            if side.startswith("full"):
                 run["es"] = {k: stats.get(f"brandhound/es/{k}", 0) for k in ("indexed", "spooled", "rejected")}
                 run["listings_extracted"] = stats.get("brandhound/listings/extracted", 0)
                 run["rerenders_refused"] = stats.get("brandhound/listings/rendered", 0)
@@ -739,6 +747,14 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
                                "ratio": round(full_w / bare_w, 3), "ratio_same_pool": round(full_w / pooled_w, 3),
                                "note": "listing pages / (spider open to the last response or item): without the "
                                        "wait on the never-finishing page's retry and without closing"},
+        **({"full_without_photos": {
+            "listing_pages_per_s": round(median_of("full-no-photos"), 1),
+            "listing_pages_per_work_s": round(median_of("full-no-photos", "listing_pages_per_work_s"), 1),
+            "ratio": round(median_of("full-no-photos") / bare, 3),
+            "ratio_on_work_time": round(median_of("full-no-photos", "listing_pages_per_work_s") / bare_w, 3),
+            "note": "diagnostic only: the full pipeline without pipelines.images.ImageEvidencePipeline (no photo "
+                    "requests, no image evidence); not a configuration brandhound runs"}}
+           if args.no_photos_side else {}),
         "target": RATIO_TARGET,
         # Both ratios: over elapsed time the never-finishing page's wait, equal on both sides, can
         # hide most of the difference, so the target counts as met only on work time as well.
@@ -886,6 +902,9 @@ def main() -> int:
     parser.add_argument("--listings", type=int, default=2600,
                         help="listings per sandbox marketplace (there are two)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of bare, pooled and full, alternating the order")
+    parser.add_argument("--no-photos-side", action="store_true",
+                        help="also run, each round, the full pipeline without its listing-photo pipeline (diagnostic: "
+                             "what the photos cost against the rest of the pipeline)")
     parser.add_argument("--captures", type=int, default=500, help="browser captures for the memory measurement")
     parser.add_argument("--only", choices=["crawl", "browser"], help="run one of the two measurements")
     parser.add_argument("--max-peak-mib", type=float, default=MAX_PEAK_PSS_MIB, help="bound: peak total PSS")
@@ -951,6 +970,11 @@ def main() -> int:
         w = t["rates_without_tail"]
         log(f"| same, without the never-finishing page's tail | full pipeline {w['full']:,.1f} pages/s | "
             f"bare Scrapy {w['bare']:,.1f} pages/s | ratio {w['ratio']:.2f} (pooled peer: {w['ratio_same_pool']:.2f}) |")
+        if "full_without_photos" in t:
+            n = t["full_without_photos"]
+            log(f"| diagnostic: full pipeline without listing photos | {n['listing_pages_per_s']:,.1f} pages/s "
+                f"({n['listing_pages_per_work_s']:,.1f} on work time) | ratio {n['ratio']:.2f} "
+                f"({n['ratio_on_work_time']:.2f} on work time) |")
         if not t["listing_counts_match"]:
             failures.append(f"listing pages fetched differ by {t['listing_pages_spread']:.1%} between runs "
                             f"({[r['listing_pages'] for r in t['runs']]})")
