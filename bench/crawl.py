@@ -84,6 +84,7 @@ FAIR: dict[str, Any] = {
     "AUTOTHROTTLE_ENABLED": False,          # brandhound's default is on; off for a fixed, equal concurrency
     "DOWNLOAD_TIMEOUT": 10,                 # the never-finishing page costs 2 x 10 s in one slot,
     "RETRY_TIMES": 1,                       # not 4 x 30 s
+    "BRANDHOUND_RETRY_BACKOFF_S": 0,        # brandhound's retries wait; here they go at once, as the peer's do
 }
 #: brandhound's values of these are copied to the bare side, so only the pipeline differs.
 SHARED_KEYS = ("USER_AGENT", "ROBOTSTXT_OBEY", "RETRY_ENABLED", "RETRY_HTTP_CODES", "REDIRECT_MAX_TIMES",

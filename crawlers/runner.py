@@ -71,7 +71,8 @@ SUMMARY_KEYS = (
     "brandhound/ssrf_refused", "brandhound/ssrf_refused_in_browser", "playwright/browser_count",
     "brandhound/es/indexed", "brandhound/es/spooled", "brandhound/es/rejected", "brandhound/es/leaks_rehashed",
     "brandhound/tor/client_outages", "brandhound/tor/requests_held", "brandhound/tor/client_down_seconds",
-    "retry/count", "retry/max_reached", "elapsed_time_seconds",
+    "retry/count", "retry/max_reached", "brandhound/retry/waits", "brandhound/retry/wait_seconds",
+    "elapsed_time_seconds",
 )
 
 

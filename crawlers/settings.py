@@ -27,6 +27,11 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Retries wait 0.5-1, 1-2, 2-4 s ... (at most 60 s), or the server's Retry-After up to 120 s
+# (crawlers.middlewares.retry_backoff): a retry spent at once is spent on the same failure.
+BRANDHOUND_RETRY_BACKOFF_S = 1.0
+BRANDHOUND_RETRY_BACKOFF_MAX_S = 60.0
+BRANDHOUND_RETRY_AFTER_MAX_S = 120.0
 REDIRECT_MAX_TIMES = 10
 DOWNLOAD_TIMEOUT = 30
 # Pages over 4 MiB are refused: a listing is never that big, a trap often is.
@@ -46,6 +51,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Before the SSRF guard: .onion and Tor-only hosts go over Tor (meta["tor"]) or are refused.
     "crawlers.middlewares.tor_route.TorRouteMiddleware": 40,
     "crawlers.middlewares.tor_circuits.TorCircuitRenewalMiddleware": 560,
+    # Scrapy's retry middleware, in its place, waiting before each retry.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.retry_backoff.BackoffRetryMiddleware": 550,
     # First: nothing, not even a redirect, leaves for an internal address.
     "crawlers.middlewares.ssrf.SsrfGuardMiddleware": 50,
     # Sees a redirect before Scrapy's RedirectMiddleware (600) follows it.

@@ -20,6 +20,9 @@ from scrapy.http import Response
 TOR_CRAWL_SETTINGS: dict[str, Any] = {
     "DOWNLOAD_TIMEOUT": 90,
     "RETRY_TIMES": 6,
+    # An onion service whose introduction point died needs a minute or two to publish new ones:
+    # six retries wait 1-2, 2-4, ... 32-64 s, about two minutes in all.
+    "BRANDHOUND_RETRY_BACKOFF_S": 2.0,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
     "AUTOTHROTTLE_START_DELAY": 2.0,
     "AUTOTHROTTLE_MAX_DELAY": 60.0,

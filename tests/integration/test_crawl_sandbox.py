@@ -7,6 +7,7 @@ import json
 import pytest
 
 from brandhound.urls import canonicalize
+from sandbox.web.faults import RETRY_AFTER_S, THROTTLED_REQUESTS
 from tests.conftest import EXAMPLE_BRAND
 from tests.integration.crawls import _all, _crawl_into_own_indices, crawl, docs, evidence_ok, truth
 
@@ -169,6 +170,9 @@ def test_bad_pages_are_survived_with_a_clear_log_line(marketplace_crawl, sandbox
     for fault in ("redirect_loop", "never_finishes", "http_404", "http_500"):
         assert f"fetch failed: {bad[fault]['url']}" in log, fault
     assert canonicalize(bad["http_429"]["url"]) in listings
+    # Every retry waited first; the 429 page's two retries at least the second its Retry-After asks.
+    assert summary["retry/count"] > 0 and summary["brandhound/retry/waits"] == summary["retry/count"]
+    assert summary["brandhound/retry/wait_seconds"] >= THROTTLED_REQUESTS * RETRY_AFTER_S
 
 
 @pytest.fixture(scope="module")
