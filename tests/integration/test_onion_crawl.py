@@ -193,7 +193,10 @@ def test_forum_dumps_survive_a_relay_killed_mid_crawl(onion_sandbox, onion_setti
     os.kill(relay, signal.SIGKILL)
     summary, log = finish(proc)
     threads = [p for p in truth_of(state)["pages"] if p["site"] == "forum" and p["kind"] == "thread"]
-    assert summary["brandhound/dumps/fetched"] >= len(threads)
+    print(f"\nrelay killed mid-crawl: {summary['brandhound/dumps/fetched']} of {len(threads)} forum threads' dumps "
+          f"fetched, {summary['retry/count']} retries, {summary['retry/max_reached']} given up, failures "
+          f"{summary['fetch_failed']}; crawl {summary['elapsed_time_seconds']:.0f} s")
+    assert summary["brandhound/dumps/fetched"] >= len(threads), log[-5000:]
     pages = [d for d in docs(client, settings, "pages") if d["url"]["domain"] == state["onions"]["forum"]]
     assert all("path" not in d.get("file", {}) for d in pages)  # dumps are hashed, never stored
     leaks = docs(client, settings, "leaks")
