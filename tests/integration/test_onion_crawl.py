@@ -209,3 +209,27 @@ def test_forum_dumps_survive_a_relay_killed_mid_crawl(onion_sandbox, onion_setti
     corporate = {c["email"].lower() for t in threads for d in t["dumps"] for c in d["credentials"] if c["brand_domain"]}
     found = {(leak.get("user") or {}).get("email", "").lower() for leak in leaks if leak["kind"] == "credential"}
     assert corporate and corporate <= found, sorted(corporate - found)[:5]
+
+
+# After the relay test: this one takes the onion service's host down, then brings every node back.
+def test_forum_crawl_waits_out_an_onion_service_that_is_down(onion_sandbox, settings, es, tmp_path):
+    """The tor process hosting the onion services is down when the crawl starts and comes back
+    after 20 s without a page: the retries' backoff outlasts the outage, nothing is lost."""
+    home, state = onion_sandbox
+    tor_daemon.revive(home)
+    os.kill(tor_daemon.status(home)["nodes"]["onion"]["pid"], signal.SIGKILL)
+    with CrawlLog(start_crawl(settings, home, "onion_forum", tmp_path / "lookups.json",
+                              "--set", "RETRY_TIMES=6", "--set", "LOGSTATS_INTERVAL=1")) as crawl:
+        poll(lambda: crawl.running() and len(crawl.pages()) >= 20 and not any(crawl.pages()), 120,
+             "the crawl getting no page for 20 s while the onion services are down")
+        down_s = len(crawl.pages())
+        revived = tor_daemon.revive(home)
+        assert revived["revived"] == ["onion"]
+        summary, log = crawl.finish()
+    threads = [p for p in truth_of(state)["pages"] if p["site"] == "forum" and p["kind"] == "thread"]
+    print(f"\nonion service down for {down_s} s: {summary['brandhound/dumps/fetched']} of {len(threads)} forum "
+          f"threads' dumps fetched, {summary['retry/count']} retries waiting {summary['brandhound/retry/wait_seconds']:.0f} s "
+          f"in all, {summary['retry/max_reached']} given up; crawl {summary['elapsed_time_seconds']:.0f} s")
+    assert summary["brandhound/dumps/fetched"] >= len(threads), log[-5000:]
+    assert summary["retry/count"] > 0 and summary["brandhound/retry/waits"] == summary["retry/count"]
+    assert summary["retry/max_reached"] == 0
