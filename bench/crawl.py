@@ -722,6 +722,8 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
 
     bare, pooled, full = median_of("bare"), median_of("pooled"), median_of("full")
     bare_w, pooled_w, full_w = (median_of(s, "listing_pages_per_work_s") for s in ("bare", "pooled", "full"))
+    if args.no_photos_side:
+        no_photos, no_photos_w = median_of("full-no-photos"), median_of("full-no-photos", "listing_pages_per_work_s")
     listing_pages = sum(1 for p in truth["pages"] if p["kind"] in ("listing", "bad"))
     return {
         "sandbox_listing_pages": listing_pages,
@@ -749,10 +751,8 @@ def throughput(args, work: Path, server: SandboxServer, truth: dict, client, run
                                "note": "listing pages / (spider open to the last response or item): without the "
                                        "wait on the never-finishing page's retry and without closing"},
         **({"full_without_photos": {
-            "listing_pages_per_s": round(median_of("full-no-photos"), 1),
-            "listing_pages_per_work_s": round(median_of("full-no-photos", "listing_pages_per_work_s"), 1),
-            "ratio": round(median_of("full-no-photos") / bare, 3),
-            "ratio_on_work_time": round(median_of("full-no-photos", "listing_pages_per_work_s") / bare_w, 3),
+            "listing_pages_per_s": round(no_photos, 1), "listing_pages_per_work_s": round(no_photos_w, 1),
+            "ratio": round(no_photos / bare, 3), "ratio_on_work_time": round(no_photos_w / bare_w, 3),
             "note": "diagnostic only: the full pipeline without pipelines.images.ImageEvidencePipeline (no photo "
                     "requests, no image evidence); not a configuration brandhound runs"}}
            if args.no_photos_side else {}),

@@ -75,6 +75,10 @@ def truth_of(state) -> dict:
     return json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
 
 
+def forum_threads(state) -> list[dict]:
+    return [p for p in truth_of(state)["pages"] if p["site"] == "forum" and p["kind"] == "thread"]
+
+
 def test_onion_market_listings_are_extracted_over_tor_without_local_dns(onion_sandbox, onion_settings, tmp_path):
     home, state = onion_sandbox
     settings, client = onion_settings
@@ -192,7 +196,7 @@ def test_forum_dumps_survive_a_relay_killed_mid_crawl(onion_sandbox, onion_setti
         relay = json.loads((Path(home) / "sandbox" / "tor" / "state.json").read_text())["nodes"]["relay1"]["pid"]
     os.kill(relay, signal.SIGKILL)
     summary, log = finish(proc)
-    threads = [p for p in truth_of(state)["pages"] if p["site"] == "forum" and p["kind"] == "thread"]
+    threads = forum_threads(state)
     print(f"\nrelay killed mid-crawl: {summary['brandhound/dumps/fetched']} of {len(threads)} forum threads' dumps "
           f"fetched, {summary['retry/count']} retries, {summary['retry/max_reached']} given up, failures "
           f"{summary['fetch_failed']}; crawl {summary['elapsed_time_seconds']:.0f} s")
@@ -226,7 +230,7 @@ def test_forum_crawl_waits_out_an_onion_service_that_is_down(onion_sandbox, sett
         revived = tor_daemon.revive(home)
         assert revived["revived"] == ["onion"]
         summary, log = crawl.finish()
-    threads = [p for p in truth_of(state)["pages"] if p["site"] == "forum" and p["kind"] == "thread"]
+    threads = forum_threads(state)
     print(f"\nonion service down for {down_s} s: {summary['brandhound/dumps/fetched']} of {len(threads)} forum "
           f"threads' dumps fetched, {summary['retry/count']} retries waiting {summary['brandhound/retry/wait_seconds']:.0f} s "
           f"in all, {summary['retry/max_reached']} given up; crawl {summary['elapsed_time_seconds']:.0f} s")
