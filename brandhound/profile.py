@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, overload
 
 import yaml
 from PIL import Image, UnidentifiedImageError
@@ -205,19 +205,25 @@ class ExchangeRates(_Model):
     rates: dict[Currency, PositiveFloat] = {}
 
 
-class BrandProfile(_Model):
+class DetectionProfile(_Model):
+    """What the detectors need of a brand: its names, domains and what to look for.
+
+    Enough for ``score-domain``, ``scan-leaks`` and ``match-image`` on their own (a minimal profile
+    an analyst writes in a minute); :class:`BrandProfile` adds what crawls and takedowns need.
+    """
+
     id: Annotated[str, Field(pattern=_SLUG.pattern)]
     name: NonEmpty
     names: list[NonEmpty] = Field(min_length=1, description="Brand names as written in listings.")
     misspellings: list[NonEmpty] = []
     official_domains: list[Domain] = Field(min_length=1)
-    corporate_email_domains: list[Domain] = Field(min_length=1)
-    products: list[ProductSpec] = Field(min_length=1)
+    corporate_email_domains: list[Domain] = []
+    products: list[ProductSpec] = []
     logos: list[ImageFile] = []
-    counterfeit_keywords: dict[Language, list[NonEmpty]] = Field(min_length=1)
+    counterfeit_keywords: dict[Language, list[NonEmpty]] = {}
     marketplaces: list[Marketplace] = []
-    notice_languages: list[Language] = Field(min_length=1)
-    rights_holder: RightsHolder
+    notice_languages: list[Language] = ["en"]
+    rights_holder: RightsHolder | None = None
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.7
     allowlist: Allowlist = Allowlist()
     exchange_rates: ExchangeRates | None = None
@@ -239,13 +245,24 @@ class BrandProfile(_Model):
         return langs
 
     @model_validator(mode="after")
-    def _skus_unique(self) -> BrandProfile:
+    def _skus_unique(self) -> DetectionProfile:
         seen: set[str] = set()
         for product in self.products:
             if product.sku in seen:
                 raise ValueError(f"product SKU {product.sku!r} appears twice")
             seen.add(product.sku)
         return self
+
+
+class BrandProfile(DetectionProfile):
+    """A full brand profile: what the detectors need, and the products, the wording to look for,
+    the corporate mail domains and the rights holder that crawls and takedown notices need."""
+
+    corporate_email_domains: list[Domain] = Field(min_length=1)
+    products: list[ProductSpec] = Field(min_length=1)
+    counterfeit_keywords: dict[Language, list[NonEmpty]] = Field(min_length=1)
+    notice_languages: list[Language] = Field(min_length=1)
+    rights_holder: RightsHolder
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
@@ -273,13 +290,27 @@ def _problem(err: dict[str, Any]) -> str:
     return f"{where}: {msg}"
 
 
-def load_profile(path: str | Path) -> BrandProfile:
-    """Read and validate a brand profile; image paths are relative to the file."""
+@overload
+def load_profile(path: str | Path, *, detect_only: Literal[False] = False) -> BrandProfile: ...
+@overload
+def load_profile(path: str | Path, *, detect_only: bool) -> DetectionProfile: ...
+
+
+def load_profile(path: str | Path, *, detect_only: bool = False) -> DetectionProfile:
+    """Read and validate a brand profile; image paths are relative to the file.
+
+    With ``detect_only`` a minimal profile is enough (:class:`DetectionProfile`: id, name, names,
+    official domains and whatever else the detector at hand reads); the result then is a
+    :class:`DetectionProfile` unless the file is a full profile anyway.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProfileError(path, ["no such file"]) from None
+    except IsADirectoryError:
+        raise ProfileError(path, ["is a directory, not a profile file (a directory of profiles is taken where "
+                                  "the command says --brands DIR)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(path, [f"cannot read the file: {exc}"]) from None
     try:
@@ -290,7 +321,48 @@ def load_profile(path: str | Path) -> BrandProfile:
         raise ProfileError(path, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
     if not isinstance(data, dict):
         raise ProfileError(path, ["expected a mapping of fields at the top level"])
+    context = {"base_dir": path.parent}
+    if detect_only:
+        try:
+            return BrandProfile.model_validate(data, context=context)
+        except ValidationError:
+            model: type[DetectionProfile] = DetectionProfile
+    else:
+        model = BrandProfile
     try:
-        return BrandProfile.model_validate(data, context={"base_dir": path.parent})
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         raise ProfileError(path, [_problem(e) for e in exc.errors()]) from None
+
+
+def profile_files(path: str | Path) -> list[Path]:
+    """The profile files ``path`` names: itself when it is a file; in a directory, every ``*.yaml``
+    and ``*.yml`` in it and every ``*/brand.yaml`` one level down (the examples' layout)."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    found = {*path.glob("*.yaml"), *path.glob("*.yml"), *path.glob("*/brand.yaml"), *path.glob("*/brand.yml")}
+    return sorted(p for p in found if p.is_file())
+
+
+@overload
+def load_profiles(path: str | Path, *, detect_only: Literal[False] = False) -> list[BrandProfile]: ...
+@overload
+def load_profiles(path: str | Path, *, detect_only: bool) -> list[DetectionProfile]: ...
+
+
+def load_profiles(path: str | Path, *, detect_only: bool = False) -> list[DetectionProfile]:
+    """Every brand profile in a file or a directory (see :func:`profile_files`), for a deployment that
+    protects several brands at once; two profiles with one ``id`` are an error."""
+    files = profile_files(path)
+    if not files:
+        raise ProfileError(Path(path), ["no brand profiles here (expected *.yaml files or */brand.yaml)"])
+    profiles: list[DetectionProfile] = []
+    seen: dict[str, Path] = {}
+    for file in files:
+        profile = load_profile(file, detect_only=detect_only)
+        if profile.id in seen:
+            raise ProfileError(file, [f"id: {profile.id!r} is also the id of {seen[profile.id]}"])
+        seen[profile.id] = file
+        profiles.append(profile)
+    return profiles

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from brandhound.profile import ProfileError, load_profile
+from brandhound.profile import BrandProfile, DetectionProfile, ProfileError, load_profile, load_profiles
 from tests.conftest import EXAMPLE_BRAND
 
 
@@ -110,3 +110,58 @@ def test_every_problem_is_reported_at_once(brand_dir):
     with pytest.raises(ProfileError) as exc:
         load_profile(_write(brand_dir, change))
     assert len(exc.value.problems) == 2
+
+
+# --------------------------------------------------------------------------- minimal profiles, directories
+
+MINIMAL = "id: acme\nname: Acme\nnames: [Acme]\nofficial_domains: [acme.com]\n"
+
+
+def test_a_minimal_profile_is_enough_for_the_detectors_but_not_for_takedowns(tmp_path):
+    path = tmp_path / "acme.yaml"
+    path.write_text(MINIMAL)
+    profile = load_profile(path, detect_only=True)
+    assert isinstance(profile, DetectionProfile) and not isinstance(profile, BrandProfile)
+    assert profile.official_domains == ["acme.com"] and profile.products == [] and profile.rights_holder is None
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    message = str(err.value)
+    for field in ("products", "rights_holder", "counterfeit_keywords", "corporate_email_domains"):
+        assert f"{field}: required field is missing" in message
+
+
+def test_a_full_profile_read_for_detection_is_still_a_full_profile():
+    assert isinstance(load_profile(EXAMPLE_BRAND, detect_only=True), BrandProfile)
+
+
+def test_a_minimal_profile_still_has_its_fields_checked(tmp_path):
+    path = tmp_path / "acme.yaml"
+    path.write_text(MINIMAL.replace("acme.com", "not a domain"))
+    with pytest.raises(ProfileError, match=r"official_domains\[0\]: .*not a valid domain"):
+        load_profile(path, detect_only=True)
+
+
+def test_a_directory_of_profiles_loads_every_brand_once(tmp_path):
+    (tmp_path / "acme.yaml").write_text(MINIMAL)
+    (tmp_path / "globex").mkdir()
+    (tmp_path / "globex" / "brand.yaml").write_text(MINIMAL.replace("acme", "globex").replace("Acme", "Globex"))
+    (tmp_path / "notes.txt").write_text("not a profile")
+    profiles = load_profiles(tmp_path, detect_only=True)
+    assert [p.id for p in profiles] == ["acme", "globex"]
+    assert [p.id for p in load_profiles(tmp_path / "acme.yaml", detect_only=True)] == ["acme"]
+
+
+def test_a_directory_with_two_profiles_of_one_id_or_none_at_all_is_refused(tmp_path):
+    (tmp_path / "a.yaml").write_text(MINIMAL)
+    (tmp_path / "b.yaml").write_text(MINIMAL)
+    with pytest.raises(ProfileError, match="'acme' is also the id of"):
+        load_profiles(tmp_path, detect_only=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ProfileError, match="no brand profiles here"):
+        load_profiles(empty)
+
+
+def test_a_directory_given_where_a_file_is_expected_says_so(tmp_path):
+    with pytest.raises(ProfileError, match="is a directory"):
+        load_profile(tmp_path)
