@@ -1,7 +1,7 @@
 """Counterfeit listing scoring throughput with the full brand catalogue.
 
 Builds the example brand's sandbox (``--listings`` per marketplace), takes every labelled
-listing with the pHashes of its photos (``detectors.evaluation.SandboxBuild``), and scores them
+listing with the pHashes of its photos (``evaluation.sandbox.SandboxBuild``), and scores them
 ``--rounds`` times with ``ListingScorer`` (brand names through homoglyphs, counterfeit wording in
 every profile language, product recognition over the catalogue, price against MSRP, photo
 matching against every official image variant). Reports listings scored per second (median
@@ -27,7 +27,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from brandhound.profile import load_profile  # noqa: E402
 from detectors.counterfeit_listing import ListingScorer  # noqa: E402
-from detectors.evaluation import SandboxBuild  # noqa: E402
+from evaluation.sandbox import SandboxBuild  # noqa: E402
 from detectors.official_images import OfficialImages  # noqa: E402
 from sandbox.web import build  # noqa: E402
 

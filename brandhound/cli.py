@@ -445,7 +445,7 @@ def cmd_scan_leaks(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     import tempfile
 
-    from detectors.evaluation import evaluate
+    from evaluation.sandbox import evaluate_build as evaluate
 
     with tempfile.TemporaryDirectory(prefix="brandhound-evaluate-") as work:
         metrics = evaluate(Path(args.brand), Path(work), listings_per_marketplace=args.listings)

@@ -7,7 +7,7 @@ import pytest
 from brandhound.items import Listing, Price, Seller, Url
 from brandhound.profile import load_profile
 from detectors.counterfeit_listing import ListingScorer
-from detectors.evaluation import SandboxBuild, evaluate_listings
+from evaluation.sandbox import SandboxBuild, evaluate_listings
 from detectors.official_images import OfficialImages, is_degenerate
 from detectors.scoring import Evidence, combine
 from sandbox.web import build

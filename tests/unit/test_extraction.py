@@ -178,7 +178,7 @@ def test_seller_join_date_from_a_label_and_its_value_or_structured_data():
 
 def test_every_sandbox_listing_shows_its_sellers_join_date(tmp_path):
     """Both marketplace styles (and the JavaScript listings' API): the extracted date is the labelled age."""
-    from detectors.evaluation import SandboxBuild
+    from evaluation.sandbox import SandboxBuild
     from sandbox.web import build
     from tests.conftest import EXAMPLE_BRAND
 

@@ -18,21 +18,17 @@ from brandhound.items import Form, Image, Rdap, Site, Tls
 from brandhound.profile import Allowlist, load_profile
 from brandhound.urls import url_fields
 from crawlers.items import Capture
-from detectors.evaluation import SandboxBuild, evaluate_sites
 from detectors.official_images import OfficialImages
 from detectors.rdap import Bootstrap, RdapClient, RdapError, RdapNotFound, parse_domain
-from detectors.site_detector import (
-    FAKE_STORE,
-    PHISHING,
-    SiteDetector,
-    SiteScorer,
-    page_text,
+from detectors.site_detector import FAKE_STORE, PHISHING, SiteDetector, SiteScorer, page_text
+from detectors.site_similarity import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint
+from evaluation.sandbox import SandboxBuild, evaluate_sites
+from evaluation.sandbox_sites import (
     sandbox_official_references,
     sandbox_rdap_client,
     sandbox_site_pages,
     score_sandbox_sites,
 )
-from detectors.site_similarity import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint
 from sandbox.web import build
 from sandbox.web.rdap import BOOTSTRAP_URL, HOST as RDAP_HOST
 from sandbox.web.routes import Request

@@ -8,51 +8,32 @@ the detectors alone, not extraction or fetching (the crawl tests measure those).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from brandhound.image_fingerprint import ImageRefused, fingerprint
 from brandhound.items import Crawl, Image, Listing, Price, Product, Seller, Url
-from brandhound.profile import BrandProfile
+from brandhound.profile import BrandProfile, load_profile
+from evaluation.metrics import Metrics, Result
+from sandbox.web import build as build_sandbox
+from sandbox.web.routes import HostTable, Request
 
-
-@dataclass(frozen=True)
-class Metrics:
-    kind: str
-    true_positives: int
-    false_positives: int
-    false_negatives: int
-    precision: float
-    recall: float
-    f1: float
-
-    @classmethod
-    def of(cls, kind: str, tp: int, fp: int, fn: int) -> Metrics:
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return cls(kind, tp, fp, fn, round(precision, 4), round(recall, 4), round(f1, 4))
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+#: The brand the sandbox imitates unless told otherwise.
+EXAMPLE_BRAND = Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml"
 
 
 class SandboxBuild:
     """A built sandbox web: its ground truth, and its pages answered without a server."""
 
     def __init__(self, build_dir: Path):
-        from sandbox.web.routes import HostTable
-
         self.dir = Path(build_dir)
         self.truth = json.loads((self.dir / "ground_truth.json").read_text(encoding="utf-8"))
         self.table = HostTable(self.dir)
         self._phash: dict[str, str | None] = {}
 
     def body(self, url: str) -> bytes:
-        from sandbox.web.routes import Request
-
         parts = urlsplit(url)
         return self.table.respond(Request("GET", parts.hostname or "", parts.path or "/", parts.query,
                                           scheme=parts.scheme)).body
@@ -123,14 +104,8 @@ def evaluate_sites(profile: BrandProfile, build: SandboxBuild) -> list[Metrics]:
     alarm of the other. Pages are compared with the official pages' HTML and carry the certificate
     dates the sandbox serves. Official and legitimate sites must stay clear."""
     from detectors.official_images import OfficialImages
-    from detectors.site_detector import (
-        FAKE_STORE,
-        PHISHING,
-        SiteScorer,
-        sandbox_official_references,
-        sandbox_rdap_client,
-        score_sandbox_sites,
-    )
+    from detectors.site_detector import FAKE_STORE, PHISHING, SiteScorer
+    from evaluation.sandbox_sites import sandbox_official_references, sandbox_rdap_client, score_sandbox_sites
 
     scorer = SiteScorer.from_profile(profile, OfficialImages.from_profile(profile), sandbox_official_references(build))
     results = score_sandbox_sites(scorer, build, sandbox_rdap_client(build))
@@ -182,13 +157,19 @@ def evaluate_leaks(profile: BrandProfile, build: SandboxBuild) -> list[Metrics]:
     return [Metrics.of(kind, *counts[kind]) for kind in LEAK_KINDS]
 
 
-def evaluate(profile_path: Path, work_dir: Path, listings_per_marketplace: int = 300) -> list[Metrics]:
+def evaluate_build(profile_path: Path, work_dir: Path, listings_per_marketplace: int = 300) -> list[Metrics]:
     """Build the sandbox for ``profile_path`` into ``work_dir`` and score every detector on it."""
-    from brandhound.profile import load_profile
-    from sandbox.web import build
-
-    build(profile_path, work_dir, listings_per_marketplace=listings_per_marketplace)
+    build_sandbox(profile_path, work_dir, listings_per_marketplace=listings_per_marketplace)
     profile = load_profile(profile_path)
     sandbox = SandboxBuild(work_dir)
     return [evaluate_listings(profile, sandbox), evaluate_domains(profile, sandbox), *evaluate_sites(profile, sandbox),
             *evaluate_leaks(profile, sandbox)]
+
+
+def evaluate(split: str = "all", *, peers: bool = True, profile_path: Path = EXAMPLE_BRAND,
+             listings_per_marketplace: int = 300) -> list[Result]:
+    """The sandbox as one corpus of the evaluation suite: generated, so it has no dev/test parts
+    (every figure is over all of it) and no peer is measured on it."""
+    with tempfile.TemporaryDirectory(prefix="brandhound-evaluate-") as work:
+        metrics = evaluate_build(profile_path, Path(work), listings_per_marketplace)
+    return [Result("sandbox", "all", "brandhound", m) for m in metrics]
