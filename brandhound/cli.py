@@ -6,14 +6,13 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
 
 import elasticsearch
 
-from brandhound import cluster
+from brandhound import cluster, plugins
 from brandhound.config import ConfigError, Settings, load_settings
 from brandhound.items import ITEM_TYPES
 from brandhound.localnode import LocalNode, LocalNodeError
@@ -31,7 +30,7 @@ import brandhound.es_roles_cli
 log = logging.getLogger("brandhound")
 
 #: Failures that are the user's to fix: printed as one clear message, no traceback.
-EXPECTED_ERRORS = (ConfigError, ProfileError, LocalNodeError, cluster.ClusterError, SpoolError, StoreError,
+EXPECTED_ERRORS = (ConfigError, ProfileError, plugins.PluginMissing, LocalNodeError, cluster.ClusterError, SpoolError, StoreError,
                    *reporting.cli.ERRORS, *takedown.cli.ERRORS)
 
 
@@ -188,89 +187,7 @@ def cmd_schema_docs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- sandbox, crawl, extraction
-
-
-def _sandbox_up(settings: Settings, args: argparse.Namespace) -> dict:
-    from sandbox.web import daemon
-
-    state = daemon.up(settings.home, port=args.sandbox_port, profile_path=args.brand,
-                      listings_per_marketplace=args.listings)
-    if state.get("stale"):
-        _out("note: the running sandbox was built from another profile or size; `brandhound sandbox down` to rebuild")
-    return state
-
-
-def cmd_sandbox_up(args: argparse.Namespace, settings: Settings) -> int:
-    state = _sandbox_up(settings, args)
-    truth = json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
-    _out(f"sandbox web running: proxy {state['proxy_url']}, {len(truth['proxy_hosts'])} hosts, "
-         f"{len(truth['pages'])} labelled pages (ground truth {state['ground_truth']})")
-    return 0
-
-
-def cmd_sandbox_down(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.web import daemon
-
-    _out("stopped the sandbox web" if daemon.down(settings.home) else "the sandbox web was not running")
-    return 0
-
-
-def cmd_sandbox_status(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.web import daemon
-
-    state = daemon.status(settings.home)
-    _out(json.dumps(state, indent=2) if args.json else
-         (f"sandbox web running on {state['proxy_url']}" if state["running"] else "sandbox web not running"))
-    return 0 if state["running"] else 1
-
-
-def _onion_summary(state: dict) -> str:
-    sites = ", ".join(f"{name} {url}" for name, url in (state.get("onion_urls") or {}).items())
-    return (f"onion sandbox running: {sites}; SOCKS 127.0.0.1:{state['client_socks_port']} "
-            f"(browsers {state['browser_socks_port']}), control {state['control_port']}; "
-            f"Tor bootstrapped in {state['bootstrap_seconds']:.1f} s, onions reachable after "
-            f"{state.get('onion_ready_seconds') or 0:.1f} s; ground truth {state['ground_truth']}")
-
-
-def cmd_sandbox_tor_up(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.onion import daemon
-
-    try:
-        state = daemon.up(settings.home, profile_path=args.brand, deadline_s=args.deadline)
-    except daemon.SandboxError as exc:
-        print(f"brandhound: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        _out(json.dumps(state, indent=2))
-    else:
-        if state.get("stale"):
-            _out("note: the running onion sites were built from another profile; "
-                 "`brandhound sandbox tor down` to rebuild")
-        _out(_onion_summary(state) + f" (up in {state['up_seconds']:.1f} s)")
-    return 0
-
-
-def cmd_sandbox_tor_down(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.onion import daemon
-
-    _out("stopped the onion sandbox and its Tor network" if daemon.down(settings.home)
-         else "the onion sandbox was not running")
-    return 0
-
-
-def cmd_sandbox_tor_status(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.onion import daemon
-
-    state = daemon.status(settings.home)
-    if args.json:
-        _out(json.dumps(state, indent=2))
-    elif state["running"]:
-        _out(_onion_summary(state))
-    else:
-        _out(f"onion sandbox not running (sites' server {'up' if state['server_running'] else 'down'}, "
-             f"Tor network {'up' if state['tor_running'] else 'down'})")
-    return 0 if state["running"] else 1
+# --------------------------------------------------------------------------- crawl, extraction
 
 
 ONION_SPIDERS = ("onion_market", "onion_forum")
@@ -285,24 +202,8 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
                     tor_socks=args.tor_socks or None, tor_browser_socks=args.tor_browser_socks or None,
                     tor_control=args.tor_control or None, tor_control_cookie=args.tor_control_cookie or None)
     seeds = list(args.seed)
-    if args.sandbox and args.spider in ONION_SPIDERS:
-        from sandbox.egress import onion_egress, onion_seeds
-        from sandbox.onion import daemon as onion_daemon
-
-        try:
-            state = onion_daemon.up(settings.home, profile_path=args.brand)
-        except onion_daemon.SandboxError as exc:
-            raise ConfigError(f"onion sandbox: {exc}") from None
-        egress = onion_egress(state)
-        seeds = seeds or onion_seeds(state, args.spider)
-    elif args.sandbox:
-        from sandbox.egress import sandbox_egress
-
-        state = _sandbox_up(settings, args)
-        egress = sandbox_egress(state)
-        if not seeds:
-            truth = json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
-            seeds = truth["seeds"].get(args.spider, [])
+    if args.sandbox:
+        egress, seeds = plugins.environment("sandbox").crawl(settings, args, args.spider, seeds)
     if args.sandbox or settings.es_is_local_node:
         ensure_cluster(settings, 240)
     overrides = {}
@@ -442,97 +343,13 @@ def cmd_scan_leaks(args: argparse.Namespace, settings: Settings) -> int:
     return scan_leaks_command(args.brand, args.source, settings)
 
 
-def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    import tempfile
-
-    from evaluation.sandbox import evaluate_build as evaluate
-
-    with tempfile.TemporaryDirectory(prefix="brandhound-evaluate-") as work:
-        metrics = evaluate(Path(args.brand), Path(work), listings_per_marketplace=args.listings)
-    if args.json:
-        _out(json.dumps([m.as_dict() for m in metrics]))
-        return 0
-    _out("| finding kind | precision | recall | F1 | TP | FP | FN |")
-    _out("| --- | --- | --- | --- | --- | --- | --- |")
-    for m in metrics:
-        _out(f"| {m.kind} | {m.precision:.3f} | {m.recall:.3f} | {m.f1:.3f} | {m.true_positives} | "
-             f"{m.false_positives} | {m.false_negatives} |")
-    return 0
-
-
-# --------------------------------------------------------------------------- the main job
-
-
-#: The sandbox answers in milliseconds: a page that takes 10 s never finishes.
-SANDBOX_CRAWL_SETTINGS = ("DOWNLOAD_TIMEOUT=10", "RETRY_TIMES=2")
-MAIN_JOB_SPIDERS = ("marketplace", "surface", "paste")
-
-
-def _crawl_subprocess(args: argparse.Namespace, spider: str) -> dict:
-    """One crawl per process: Twisted's reactor cannot be restarted within one."""
-    cmd = [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", args.brand, "--spider", spider, "--sandbox",
-           "--sandbox-port", str(args.sandbox_port), "--listings", str(args.listings)]
-    for setting in SANDBOX_CRAWL_SETTINGS:
-        cmd += ["--set", setting]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if not args.verbose else None,
-                          text=True)
-    lines = proc.stdout.strip().splitlines()
-    try:
-        summary = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        summary = {"finish_reason": f"crashed (exit {proc.returncode})"}
-    return summary
-
-
-def _after_crawls(args: argparse.Namespace, settings: Settings, client: elasticsearch.Elasticsearch,
-                  profile: BrandProfile) -> None:
-    """The rest of the data flow, as the Airflow DAGs run it: campaigns, takedown drafts, the report."""
-    from detectors.campaigns import assign_campaigns
-    from detectors.official_images import OfficialImages
-
-    client.indices.refresh(index=f"{settings.es.index_prefix}-*")
-    counts = assign_campaigns(client, settings.es.index_prefix, profile.id, OfficialImages.from_profile(profile))
-    _out(f"campaigns: {counts['findings']} flagged findings grouped into {counts['campaigns']} campaigns")
-    # No analyst has confirmed anything in a demo: the drafts are made from flagged findings and say so.
-    takedown.cli.cmd_draft(argparse.Namespace(brand=args.brand, by="brandhound run", flagged=True, sandbox=True,
-                                              no_rdap=False), settings)
-    reporting.cli.cmd_report(argparse.Namespace(brand=args.brand, since="7d", out=str(settings.home / "report")),
-                             settings)
-
-
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """The main job on the embedded default: the local node and the sandbox web."""
-    profile = load_profile(args.brand)
-    _out(f"brand profile {args.brand}: {_profile_summary(profile)}")
-    client = ensure_cluster(settings, args.deadline)
-    for name in cluster.init_indices(client, settings.es.index_prefix):
-        log.info("index ready: %s", name)
-    store = open_store(settings)
-    try:
-        if not store.replay():
-            _out(f"Elasticsearch took no spooled documents; they stay in {settings.spool_dir}")
-    finally:
-        store.close()
-    if store.stats.replayed:
-        _out(f"replayed {store.stats.replayed} spooled documents")
-    failed = 0
-    if not args.no_crawl:
-        state = _sandbox_up(settings, args)
-        _out(f"sandbox web: proxy {state['proxy_url']}, ground truth {state['ground_truth']}")
-        for spider in MAIN_JOB_SPIDERS:
-            summary = _crawl_subprocess(args, spider)
-            ok = summary.get("finish_reason") == "finished"
-            failed += not ok
-            problems = sum(summary.get("fetch_failed", {}).values())
-            _out(f"crawl {spider}: {summary.get('finish_reason')}; {summary.get('item_scraped_count', 0)} pages captured, "
-                 f"{summary.get('brandhound/es/indexed', 0)} documents indexed, "
-                 f"{summary.get('brandhound/es/spooled', 0)} spooled, {problems} pages failed (see the crawl log with -v)")
-        _after_crawls(args, settings, client, profile)
-    code = _print_status(settings, client, as_json=False)
-    return code or (1 if failed else 0)
-
-
 # --------------------------------------------------------------------------- wiring
+
+
+def sandbox_options(p: argparse.ArgumentParser) -> None:
+    """Where the sandbox web listens and how large it is built (for ``--sandbox`` crawls and the demo)."""
+    p.add_argument("--sandbox-port", type=int, default=8899, help="port of the sandbox proxy (default 8899)")
+    p.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -544,16 +361,6 @@ def build_parser() -> argparse.ArgumentParser:
         p = subparsers.add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
         return p
-
-    def sandbox_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--sandbox-port", type=int, default=8899, help="port of the sandbox proxy (default 8899)")
-        p.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
-
-    run = add(sub, "run", cmd_run, "the main job: local Elasticsearch, the sandbox web crawled end to end, a report")
-    run.add_argument("--brand", required=True, help="brand profile YAML file")
-    run.add_argument("--deadline", type=float, default=240, help="seconds to wait for Elasticsearch (default 240)")
-    run.add_argument("--no-crawl", action="store_true", help="only prepare Elasticsearch and report")
-    sandbox_options(run)
 
     es = sub.add_parser("es", help="the Elasticsearch cluster and the local node").add_subparsers(dest="es_command", required=True)
     up = add(es, "up", cmd_es_up, "fetch, start and prepare the local single-node Elasticsearch")
@@ -589,7 +396,6 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("file", help="HTML file")
     extract.add_argument("--url", required=True, help="the page's URL (resolves relative links)")
 
-    example = str(Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml")
     score = add(sub, "score-listing", cmd_score_listing, "score listings (JSON as extract-listing prints) as counterfeits; JSON lines out")
     score.add_argument("--brand", required=True, help="brand profile (YAML)")
     score.add_argument("listing", nargs="+", help="listing JSON files, or - for JSON lines on stdin")
@@ -608,30 +414,6 @@ def build_parser() -> argparse.ArgumentParser:
                "cards and secrets, as a stream; JSON lines out, secrets masked")
     scan.add_argument("--brand", required=True, help="brand profile (YAML)")
     scan.add_argument("source", help="a file, or - for standard input")
-    evaluate = add(sub, "evaluate", cmd_evaluate, "score every detector against the sandbox ground truth: precision, recall, F1")
-    evaluate.add_argument("--brand", default=example, help="brand profile the sandbox imitates (default: the example brand)")
-    evaluate.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
-    evaluate.add_argument("--json", action="store_true")
-
-    sandbox = sub.add_parser("sandbox", help="the sandbox web on 127.0.0.1").add_subparsers(dest="sandbox_command", required=True)
-    sb_up = add(sandbox, "up", cmd_sandbox_up, "build (if needed) and start the sandbox web")
-    sb_up.add_argument("--brand", default=str(Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml"),
-                       help="brand profile the sandbox imitates (default: the example brand)")
-    sandbox_options(sb_up)
-    add(sandbox, "down", cmd_sandbox_down, "stop the sandbox web")
-    sb_status = add(sandbox, "status", cmd_sandbox_status, "is the sandbox web running")
-    sb_status.add_argument("--json", action="store_true")
-    tor = sandbox.add_parser("tor", help="the onion sandbox: a dark-web market and a leak forum on a private Tor network")
-    tor = tor.add_subparsers(dest="tor_command", required=True)
-    tor_up = add(tor, "up", cmd_sandbox_tor_up, "build (if needed) and serve the onion sites, start the private Tor network")
-    tor_up.add_argument("--brand", default=str(Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml"),
-                        help="brand profile the onion sites imitate (default: the example brand)")
-    tor_up.add_argument("--deadline", type=float, default=180, help="seconds Tor may take to become ready (default 180)")
-    tor_up.add_argument("--json", action="store_true", help="the state as JSON instead of a summary")
-    add(tor, "down", cmd_sandbox_tor_down, "stop the onion sites and the Tor network")
-    tor_status = add(tor, "status", cmd_sandbox_tor_status, "are the onion sites and the Tor network running")
-    tor_status.add_argument("--json", action="store_true")
-
     profile = sub.add_parser("profile", help="brand profiles").add_subparsers(dest="profile_command", required=True)
     check = add(profile, "check", cmd_profile_check, "validate brand profile files")
     check.add_argument("files", nargs="+", help="brand profile YAML files")
@@ -650,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     operations.airflow_home.add_commands(sub, add)
     brandhound.es_roles_cli.add_commands(sub, add)
     takedown.console.cli.add_commands(sub, add)
+    for register in plugins.command_registrars():
+        register(sub, add)
     return parser
 
 

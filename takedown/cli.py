@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from brandhound.config import ConfigError, Settings
+from brandhound import plugins
+from brandhound.config import Settings
 from brandhound.mapping import to_document
 from brandhound.profile import load_profile
 from detectors.rdap import RdapClient, RdapError
@@ -31,25 +32,11 @@ def _out(line: str = "") -> None:
     print(line, flush=True)
 
 
-def _sandbox_lookups(settings: Settings) -> tuple[RdapClient, HostingLookup]:
-    """RDAP clients that ask the running sandbox web's registry, through its proxy."""
-    from sandbox.web import daemon, rdap
-
-    state = daemon.status(settings.home)
-    if not state.get("running"):
-        raise ConfigError("--sandbox: the sandbox web is not running; start it with `brandhound sandbox up`")
-    ca = str(Path(state["ground_truth"]).parent / "ca.pem")
-    domains = RdapClient(rdap.BOOTSTRAP_URL, proxy=state["proxy_url"], ca_bundle=ca)
-    hosting = HostingLookup(f"https://{rdap.HOST}{rdap.IP_BOOTSTRAP_PATH}", proxy=state["proxy_url"], ca_bundle=ca)
-    hosting.use_published_map(f"https://{rdap.HOST}{rdap.HOSTING_PATH}")
-    return domains, hosting
-
-
 def service_for(args: argparse.Namespace, settings: Settings, lookups: bool = False) -> TakedownService:
     profile = load_profile(args.brand)
     finder = None
     if lookups and not args.no_rdap:
-        rdap, hosting = _sandbox_lookups(settings) if args.sandbox else (RdapClient.from_settings(),
+        rdap, hosting = plugins.environment("sandbox").lookups(settings) if args.sandbox else (RdapClient.from_settings(),
                                                                          HostingLookup.from_env())
         finder = RecipientFinder(profile, rdap, hosting)
     elif lookups:

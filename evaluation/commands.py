@@ -1,0 +1,66 @@
+"""``brandhound evaluate``: precision, recall and F1 of every detector, per corpus, beside the peers.
+
+Registered under the ``brandhound.commands`` entry point (the core command line does not import
+the evaluation suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from brandhound.config import Settings
+from evaluation import sandbox, suite
+from evaluation.metrics import Result
+
+
+def _table(results: list[Result]) -> list[str]:
+    extras = sorted({name for r in results for name, _ in r.extra})
+    head = ["corpus", "split", "system", "measure", "precision", "recall", "F1", "TP", "FP", "FN", *extras, "note"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in results:
+        m, extra = r.metrics, dict(r.extra)
+        cells = [r.corpus, r.split, r.system, m.kind, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}",
+                 str(m.true_positives), str(m.false_positives), str(m.false_negatives),
+                 *(f"{extra[name]:.4g}" if name in extra else "" for name in extras), r.note]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    names = suite.names(args.corpus or ["sandbox"])
+    results: list[Result] = []
+    for name in names:
+        started = time.monotonic()
+        if name == "sandbox":
+            results += sandbox.evaluate(profile_path=Path(args.brand), listings_per_marketplace=args.listings)
+        else:
+            results += suite.run(name, args.split, peers=not args.no_peers)
+        if not args.json and sys.stderr.isatty():
+            print(f"evaluated {name} in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], ensure_ascii=False), flush=True)
+    else:
+        print("\n".join(_table(results)), flush=True)
+    return 0
+
+
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add ``evaluate`` to the command line."""
+    evaluate = add(sub, "evaluate", cmd_evaluate,
+                   "precision, recall and F1 of every detector on the sandbox and on public real-world corpora, "
+                   "beside the peers measured in the same run")
+    evaluate.add_argument("--corpus", action="append", metavar="NAME",
+                          help=f"all, or one of {', '.join(suite.CORPORA)} (repeatable; default: sandbox)")
+    evaluate.add_argument("--split", default="test", choices=("test", "dev", "all"),
+                          help="which part of a real-world corpus: test (only reported, the default), dev (tuned on) "
+                               "or all; the sandbox is always measured whole")
+    evaluate.add_argument("--no-peers", action="store_true", help="measure brandhound only")
+    evaluate.add_argument("--brand", default=str(sandbox.EXAMPLE_BRAND),
+                          help="brand profile the sandbox imitates (default: the example brand)")
+    evaluate.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
+    evaluate.add_argument("--json", action="store_true", help="one JSON list of rows instead of a table")
