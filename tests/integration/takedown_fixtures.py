@@ -10,7 +10,7 @@ from brandhound.config import Settings
 from brandhound.evidence import EvidenceStore
 from brandhound.profile import BrandProfile
 from brandhound.store import open_store
-from takedown.samples import Samples, sample_cases
+from sandbox.takedown_samples import Samples, sample_cases
 from takedown.service import TakedownService
 
 

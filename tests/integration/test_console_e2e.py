@@ -17,7 +17,7 @@ from takedown.bundle import verify
 from takedown.console.app import create_app
 from takedown.console.findings import FindingsView
 from takedown.console.users import UserStore
-from takedown.samples import listing_case
+from sandbox.takedown_samples import listing_case
 from tests.conftest import EXAMPLE_BRAND, free_port
 from tests.integration.takedown_fixtures import sample_world
 from tests.polling import poll

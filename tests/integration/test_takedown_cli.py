@@ -16,7 +16,7 @@ from brandhound.evidence import EvidenceStore
 from brandhound.profile import load_profile
 from detectors.rdap import RdapClient
 from sandbox.web import rdap as registry
-from takedown.samples import sample_cases, site_case
+from sandbox.takedown_samples import sample_cases, site_case
 from tests.conftest import EXAMPLE_BRAND
 from tests.integration.takedown_fixtures import index_cases
 

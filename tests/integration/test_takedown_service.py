@@ -15,7 +15,7 @@ from brandhound.items import Finding
 from brandhound.profile import load_profile
 from takedown.bundle import verify
 from takedown.lifecycle import TakedownError, TransitionError
-from takedown.samples import listing_case
+from sandbox.takedown_samples import listing_case
 from takedown.triage import set_finding_status
 from tests.conftest import EXAMPLE_BRAND
 from tests.integration.takedown_fixtures import index_cases, sample_world

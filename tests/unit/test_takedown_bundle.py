@@ -15,7 +15,7 @@ from takedown.drafting import plan_notices
 from takedown.export import export_batch
 from takedown.lifecycle import TakedownError
 from takedown.recipients import RecipientFinder
-from takedown.samples import sample_cases
+from sandbox.takedown_samples import sample_cases
 from tests.conftest import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)

@@ -8,7 +8,7 @@ from brandhound.evidence import EvidenceStore
 from brandhound.profile import load_profile
 from takedown.drafting import plan_notices
 from takedown.recipients import RecipientFinder
-from takedown.samples import SAMPLE_PASSWORD, sample_cases
+from sandbox.takedown_samples import SAMPLE_PASSWORD, sample_cases
 from tests.conftest import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)

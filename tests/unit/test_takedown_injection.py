@@ -15,7 +15,7 @@ from takedown.drafting import plan_notices
 from takedown.export import EML_POLICY, export_batch
 from takedown.recipients import RecipientFinder
 from takedown.render import render_notice
-from takedown.samples import listing_case
+from sandbox.takedown_samples import listing_case
 from takedown.text import one_line
 from tests.conftest import EXAMPLE_BRAND
 

@@ -15,7 +15,7 @@ from detectors.rdap import RdapClient
 from sandbox.web import rdap as registry
 from takedown.hosting import HostingLookup, map_resolver, parse_network
 from takedown.recipients import RecipientFinder
-from takedown.samples import leak_case, listing_case, sample_cases, site_case
+from sandbox.takedown_samples import leak_case, listing_case, sample_cases, site_case
 from tests.conftest import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
