@@ -4,7 +4,7 @@
 #   ./brandhound.sh run     the main job on the embedded default (local Elasticsearch)
 #   ./brandhound.sh test    the test suite (what .ci/run runs); extra arguments go to pytest
 #   ./brandhound.sh setup   only install
-#   ./brandhound.sh lock    re-resolve requirements.lock after changing pyproject.toml
+#   ./brandhound.sh lock    re-resolve requirements.lock (runtime) and requirements-dev.lock (+ tests) after changing pyproject.toml
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,7 +52,13 @@ install_system_packages() {
   fi
 }
 
+lock_hash() { cat "$1" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1; }
+
+# install_python_packages LOCK: the venv holds exactly LOCK's packages and brandhound in place.
+# requirements.lock is what brandhound runs on; requirements-dev.lock adds the test tools and the
+# peers the evaluation measures, so a venv synced to it also serves `run`.
 install_python_packages() {
+  local lock=${1:-$ROOT/requirements.lock}
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating the virtual environment $VENV"
     python3 -m venv "$VENV"
@@ -60,14 +66,28 @@ install_python_packages() {
   if [ "$("$VENV/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
   fi
-  local stamp want
+  local stamp have
   stamp="$VENV/.brandhound-installed"
-  want=$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing Python packages from requirements.lock"
-    "$VENV/bin/uv" pip sync -q --python "$VENV/bin/python" "$ROOT/requirements.lock"
-    "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" --no-deps -e "$ROOT"
-    echo "$want" >"$stamp"
+  have=$(cat "$stamp" 2>/dev/null || true)
+  if [ "$have" = "$(lock_hash "$lock")" ]; then return; fi
+  if [ "$lock" = "$ROOT/requirements.lock" ] && [ "$have" = "$(lock_hash "$ROOT/requirements-dev.lock")" ]; then return; fi
+  say "installing Python packages from $(basename "$lock")"
+  "$VENV/bin/uv" pip sync -q --python "$VENV/bin/python" "$lock"
+  "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" --no-deps -e "$ROOT"
+  lock_hash "$lock" >"$stamp"
+}
+
+# The peers the evaluation measures that PyPI does not carry: gitleaks, built by Go from its module.
+GITLEAKS_VERSION=v8.18.4
+install_peers() {
+  local gobin
+  command -v go >/dev/null || { say "no Go toolchain: the evaluation reports gitleaks as not installed"; return; }
+  gobin=$(go env GOPATH)/bin
+  if [ "$("$gobin/gitleaks" version 2>/dev/null)" != "$GITLEAKS_VERSION" ]; then
+    say "building gitleaks $GITLEAKS_VERSION (a peer of the leak scanner)"
+    GOFLAGS=-mod=mod go install -ldflags "-X github.com/zricethezav/gitleaks/v8/cmd.Version=$GITLEAKS_VERSION" \
+      "github.com/zricethezav/gitleaks/v8@$GITLEAKS_VERSION" \
+      || say "gitleaks did not build: the evaluation reports it as not installed"
   fi
 }
 
@@ -85,14 +105,19 @@ case "$cmd" in
     exec "$VENV/bin/brandhound" run --brand "${BRANDHOUND_BRAND:-$EXAMPLE_BRAND}" "$@"
     ;;
   test)
-    setup
+    install_system_packages
+    install_python_packages "$ROOT/requirements-dev.lock"
+    install_peers
     cd "$ROOT"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   lock)
     install_python_packages
-    "$VENV/bin/uv" pip compile -q "$ROOT/pyproject.toml" --extra dev --universal --python-version 3.11 \
+    "$VENV/bin/uv" pip compile -q "$ROOT/pyproject.toml" --universal --python-version 3.11 \
       -o "$ROOT/requirements.lock"
+    # The same versions of everything the runtime set holds, and the test tools on top.
+    "$VENV/bin/uv" pip compile -q "$ROOT/pyproject.toml" --extra dev --universal --python-version 3.11 \
+      -c "$ROOT/requirements.lock" -o "$ROOT/requirements-dev.lock"
     ;;
   *)
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
