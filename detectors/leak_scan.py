@@ -18,22 +18,32 @@ account. The scanner is built for that:
   security team acts on.
 
 Credential formats: ``email:password``, ``email;password``, ``email|password``,
-``url:login:password`` (and with spaces or ``;``/``|``), URL user info
-(``https://user:pass@host``) and stealer-log blocks (``URL:`` / ``USER:`` / ``PASS:`` lines).
+``url:login:password`` (and with spaces or ``;``/``|``, the URL quoted or not), URL user info
+(``https://user:pass@host``, the user may be an e-mail address), code literals
+(``login('user@corp', 'password')``), stealer-log records (``URL:`` / ``USER:`` / ``PASS:`` and the
+other field names stealer-log parsers document: ``Host``, ``Hostname``, ``Login``, ``USER LOGIN``,
+``Password``, ``USER PASSWORD``, their leet spellings such as ``P455W0RD``, one field per line or
+``|``-separated on one line, the URL before or after the account) and configuration records: a
+host or an account of a corporate domain with a password field near it in the same record
+(``.env`` and ``.netrc`` files, JSON, YAML, INI and XML settings of FTP/SFTP/SMTP/IRC clients).
 Only credentials of the brand's corporate domains are parsed at all: a line without one of
 them is never decoded. A password is the token after the separator up to the next white space.
+A configuration record is read within the block of lines being scanned (a record of a dump larger
+than :data:`CHUNK_SIZE` that straddles two blocks is read from the block holding its corporate line).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import ahocorasick
 
@@ -79,6 +89,8 @@ class LeakHit:
     brand: bool = False
     #: Card: an expiry date follows the number. Secret: it is assigned (``NAME=value``).
     context: str | None = None
+    #: Last line of a secret or record spread over several lines (a private key, a stealer record); else None.
+    end_line: int | None = None
 
     @property
     def account(self) -> str:
@@ -135,20 +147,56 @@ class _SecretRule:
     label: str | None = None
     #: The anchor must not follow a letter or digit.
     boundary: bool = True
+    #: The pattern starts this many bytes before the anchor (for formats known by their end, as
+    #: Mailchimp's ``-us12``); the boundary is then checked where the pattern starts.
+    back: int = 0
+    #: A value the pattern matched is kept only when this accepts it.
+    check: Callable[[bytes], bool] | None = None
+    #: A keyword rule (a value named by its variable): it yields to a format rule at the same value.
+    keyword: bool = False
 
 
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_IDENT = _ALNUM | frozenset(b"_-.")
+#: Values that stand for a secret rather than being one: references, templates, masks, examples.
+_PLACEHOLDER = re.compile(rb"^(?:\$|%\(|\{\{|<|\*{3})|(?i:changeme|your[_-]|xxxx|placeholder|redacted)")
+#: After a setting's name: an optional closing quote, the assignment and an optional opening quote.
+_ASSIGN = rb"[\"']?[ \t]*(?::|=>|=|\?=|:=)[ \t]*[\"']?"
+
+
+def _looks_random(value: bytes, minimum: int = 16) -> bool:
+    """A token rather than a word or a reference: long enough, two kinds of characters, no placeholder."""
+    if len(value) < minimum or _PLACEHOLDER.search(value) or len(set(value)) < 6:
+        return False
+    classes = sum(1 for chars in (b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"0123456789")
+                  if any(c in chars for c in value))
+    return classes >= 2
+
+
+def _is_basic_auth(value: bytes) -> bool:
+    """Base64 of ``user:password``, as registry ``auth`` settings hold."""
+    try:
+        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    user, sep, password = decoded.partition(b":")
+    return bool(sep and user and password)
+
 
 _BUILTIN_RULES = (
     _SecretRule("aws_access_key_id", ("akia", "asia", "abia", "acca", "a3t"),
                 re.compile(rb"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
-    _SecretRule("aws_secret_access_key", ("secret_access_key", "secretaccesskey", "aws_secret_key"),
-                re.compile(rb"(?i:secret_?access_?key|aws_secret_key)[\"']?\s*[:=]\s*[\"']?"
-                           rb"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"), group=1, boundary=False),
+    # The setting's name says what the value is, so the value's length is not asked (real keys
+    # have 40 characters; copies, test keys and S3-compatible stores' keys do not).
+    _SecretRule("aws_secret_access_key", ("secret_access_key", "secretaccesskey", "aws_secret_key", "secret_key"),
+                re.compile(rb"(?i:(?:aws_)?secret_?access_?key|aws_secret_key|secret_key)" + _ASSIGN +
+                           rb"([A-Za-z0-9/+=]{16,128})(?![A-Za-z0-9/+=])"), group=1,
+                check=_looks_random, boundary=False),
     _SecretRule("github_token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
                 re.compile(rb"gh[pousr]_[A-Za-z0-9]{36,251}(?![A-Za-z0-9])")),
     _SecretRule("github_token", ("github_pat_",), re.compile(rb"github_pat_[A-Za-z0-9_]{22,255}(?![A-Za-z0-9_])")),
-    _SecretRule("gitlab_token", ("glpat-",), re.compile(rb"glpat-[A-Za-z0-9_-]{20,50}(?![A-Za-z0-9_-])")),
+    _SecretRule("gitlab_token", ("glpat-", "glptt-", "gldt-"),
+                re.compile(rb"gl(?:pat|ptt|dt)-[A-Za-z0-9_-]{20,50}(?![A-Za-z0-9_-])")),
     _SecretRule("slack_token", ("xox",),
                 re.compile(rb"xox[abposr]-(?:[A-Za-z0-9]{1,40}-){1,4}[A-Za-z0-9]{8,64}(?![A-Za-z0-9-])")),
     _SecretRule("slack_webhook", ("hooks.slack.com/services/",),
@@ -157,12 +205,47 @@ _BUILTIN_RULES = (
     _SecretRule("stripe_key", ("sk_live_", "sk_test_", "rk_live_", "rk_test_"),
                 re.compile(rb"[sr]k_(?:live|test)_[A-Za-z0-9]{16,247}(?![A-Za-z0-9])")),
     _SecretRule("google_api_key", ("aiza",), re.compile(rb"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
+    _SecretRule("digitalocean_token", ("dop_v1_", "doo_v1_", "dor_v1_"),
+                re.compile(rb"do[opr]_v1_[a-f0-9]{64}(?![A-Za-z0-9])")),
+    _SecretRule("heroku_api_key", ("hrku-",), re.compile(rb"HRKU-[A-Za-z0-9_-]{20,100}(?![A-Za-z0-9_-])")),
+    _SecretRule("npm_token", ("npm_",), re.compile(rb"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])")),
+    _SecretRule("pypi_token", ("pypi-ageichlwas5vcmc",),
+                re.compile(rb"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}(?![A-Za-z0-9_-])")),
+    _SecretRule("sendgrid_api_key", ("sg.",),
+                re.compile(rb"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")),
+    _SecretRule("shopify_token", ("shpat_", "shpca_", "shppa_", "shpss_"),
+                re.compile(rb"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9])")),
+    _SecretRule("mailchimp_api_key", ("-us",), re.compile(rb"[0-9a-f]{32}-us[0-9]{1,2}(?![A-Za-z0-9])"), back=32),
     _SecretRule("jwt", ("eyj",),
                 re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}(?![A-Za-z0-9_-])")),
     _SecretRule("private_key", ("-----begin",),
                 re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK|)-----(?:(?!-----).){16,20000}?"
                            rb"-----END \1PRIVATE KEY\2-----", re.DOTALL), boundary=False),
+    _SecretRule("private_key", ("putty-user-key-file-",),
+                re.compile(rb"PuTTY-User-Key-File-[0-9]: [^\r\n]{1,64}\r?\n(?:[^\r\n]{0,256}\r?\n){1,200}?"
+                           rb"Private-(?:MAC|Hash): [0-9a-fA-F]{20,128}"), boundary=False),
+    # Keyword rules: a token named by the setting it is assigned to (``HEROKU_API_KEY=...``,
+    # ``oauth_token: ...``, ``_authToken=...``), the service taken from the name or the lines above.
+    _SecretRule("api_token", ("api_key", "apikey", "api-key", "api_secret", "api-secret", "client_secret",
+                              "client-secret", "token"),
+                re.compile(rb"(?i:api[_-]?(?:key|secret)s?|tokens?|client[_-]?secret)" + _ASSIGN +
+                           rb"([A-Za-z0-9_\-./+=~]{12,256})(?![A-Za-z0-9_\-./+=~:])"),
+                group=1, keyword=True, boundary=False),
+    # npm's ``_auth`` and Docker's ``"auth"``: base64 of user:password for a package registry.
+    _SecretRule("registry_auth", ("_auth", '"auth"'),
+                re.compile(rb"(?:_auth|\"auth\")" + _ASSIGN + rb"([A-Za-z0-9+/]{8,1024}={0,2})(?![A-Za-z0-9+/=])"),
+                group=1, check=_is_basic_auth, keyword=True),
 )
+#: Service names that type a keyword rule's token (``HEROKU_API_KEY`` -> heroku_api_key).
+_SERVICES = {
+    b"github": "github_token", b"gitlab": "gitlab_token", b"heroku": "heroku_api_key",
+    b"mailchimp": "mailchimp_api_key", b"digitalocean": "digitalocean_token", b"tugboat": "digitalocean_token",
+    b"npm": "npm_token", b"slack": "slack_token", b"stripe": "stripe_key", b"sendgrid": "sendgrid_api_key",
+    b"twilio": "twilio_api_key", b"datadog": "datadog_api_key", b"shopify": "shopify_token",
+    b"dropbox": "dropbox_token", b"travis": "travis_token", b"circleci": "circleci_token",
+}
+#: How far before a keyword rule's name the service may be named (``github.com:`` a few lines above).
+_SERVICE_LOOKBACK = 160
 
 # Card numbers: 13-19 digits, or 4-4-4-4(-3) / 4-6-5 groups with one separator, not inside a
 # longer run of letters and digits. The first digit is matched before the look-behind so that
@@ -177,14 +260,44 @@ _ASSIGNMENT = re.compile(rb"[A-Za-z0-9_.\-\"']\s*[:=]\s*[\"']?$")
 
 _EMAIL = re.compile(r"(?<![\w.%+\-])([\w.%+\-]{1,64})@((?:[\w\-]{1,63}\.)+[\w\-]{2,63})")
 _AFTER_EMAIL = re.compile(r"[ \t]*([:;|\t])[ \t]*(\S{1,%d})(?!\S)" % MAX_PASSWORD)
-_URL_PREFIX = re.compile(r"^\s*((?:https?|ftp|android)://\S+?)[ \t]*[:;|\t ][ \t]*$", re.I)
+_URL_PREFIX = re.compile(r"^\s*[\"']?((?:https?|ftp|android)://[^\s\"']+?)[\"']?[ \t]*[:;|\t ][ \t]*$", re.I)
 _URL_LOGIN = re.compile(
-    r"^\s*(?P<url>(?:https?|ftp)://[^\s:;|/]+(?::\d{1,5})?(?:/[^\s:;|]*)?)[ \t]*[ \t:;|][ \t]*"
+    r"^\s*[\"']?(?P<url>(?:https?|ftp)://[^\s:;|/\"']+(?::\d{1,5})?(?:/[^\s:;|\"']*)?)[\"']?[ \t]*[ \t:;|][ \t]*"
     r"(?P<login>[^\s:;|]{1,128})[ \t]*[ \t:;|][ \t]*(?P<pw>\S{1,%d})[ \t]*$" % MAX_PASSWORD, re.I)
-_USERINFO = re.compile(r"\b[a-z][a-z0-9+.\-]{1,15}://([^\s:@/]{1,128}):([^\s@/]{1,%d})@([\w.\-]+)" % MAX_PASSWORD,
-                       re.I)
-_FIELD = re.compile(r"^\s*(url|host|soft|software|user(?:name)?|login|pass(?:word)?)\s*[:=]\s?(.*?)\s*$", re.I)
-_FIELD_BYTES = re.compile(rb"[ \t]*(?i:url|host|soft|software|user(?:name)?|login|pass(?:word)?)\s*[:=]")
+# URL user info: the user may itself be an e-mail address (git's credential store writes it raw), so
+# the user runs to the first ':' and the password to the last '@' before the host.
+_USERINFO = re.compile(r"\b[a-z][a-z0-9+.\-]{1,15}://([^\s:/\"'<>]{1,128}?):([^\s/\"'<>]{1,%d})@([\w\-]+(?:\.[\w\-]+)+)"
+                       r"(?=[:/\s\"'<>?#]|$)" % MAX_PASSWORD, re.I)
+# A quoted e-mail address and a quoted password as the next argument: login('user@corp', 'secret').
+_CODE_LITERAL = re.compile(r"""\s*,\s*(["'])([^"'\s]{1,%d})\1""" % MAX_PASSWORD)
+_AFTER_URL_EMAIL_SPACE = re.compile(r"[ \t]+(\S{1,%d})[ \t]*$" % MAX_PASSWORD)
+
+# Stealer-log fields: the names stealer-log parsers document (lexfo/stealer-parser, the RedLine,
+# Raccoon, Vidar, StealC and Meta parsers), compared without case, spaces, '_' or '-', and with
+# leet digits read as letters (UR1, U53RN4M3, P455W0RD).
+_LEET = str.maketrans("013457", "oleast")
+_STEALER_FIELDS = {
+    **dict.fromkeys(("url", "host", "hostname", "website", "site", "origin", "link"), "url"),
+    **dict.fromkeys(("user", "username", "login", "userlogin", "email"), "user"),
+    **dict.fromkeys(("pass", "password", "userpassword", "pwd"), "pass"),
+    **dict.fromkeys(("soft", "software", "browser", "application", "storage", "profile"), "soft"),
+}
+_FIELD_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9 _-]{0,15}?)\s*[:=]\s?(.*?)\s*$")
+_PIPE = re.compile(r"\s*\|\s*")
+
+# Configuration records: setting names by what they hold, compared lowercased without '_', '-', '.'.
+_HOST_NAMES = ("host", "hostname", "server", "url", "machine")
+_USER_NAMES = ("user", "username", "login", "nick", "email", "userid")
+_PASS_NAMES = ("pass", "password", "passwd", "pwd", "passphrase")
+_KEY_VALUE = re.compile(r"""^\s*(?:export\s+|\$)?["']?([A-Za-z_][\w.\-]{0,63})["']?\s*(?:=>|:=|:|=)\s*(.*?)\s*$""")
+_DEFINE = re.compile(r"""define\(\s*["'](\w{1,64})["']\s*,\s*(["'])(.*?)\2""")
+_XML_ELEMENT = re.compile(r"<(\w{1,64})(?:\s[^>]*)?>([^<]*)</\1>")
+_XML_ATTRIBUTE = re.compile(r"""(?<![\w\-])([A-Za-z_][\w\-]{0,63})\s*=\s*(["'])(.*?)\2""")
+_SPACED = re.compile(r"""^\s*(machine|login|password|account|hostname|username|user|host)\s+(["']?)(\S+?)\2\s*$""", re.I)
+_NETRC_PAIR = re.compile(r"\b(machine|login|password|account)\s+(\S+)")
+_NOT_A_PASSWORD = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "0", "1", "undefined"})
+#: How many lines around a corporate host or account a configuration record is read in.
+RECORD_LINES = 16
 
 
 def _parse_bin_ranges(ranges: Iterable[str]) -> list[tuple[str, str, str]]:
@@ -284,17 +397,23 @@ class LeakScanner:
         line_no = 1     # line number of buf[0]
         in_long_line = False
         chunks = iter(chunks)
+        # One chunk is read ahead, so that the block holding the end of the dump is known to be the
+        # last one and its last line is read whole with the lines before it.
+        ahead = next(chunks, None)
         eof = False
         while not eof:
-            chunk = next(chunks, None)
+            chunk, ahead = ahead, None
             if chunk is None:
                 eof = True
             else:
                 # A source may hand over anything: never let one chunk exceed the bound.
                 if len(chunk) > self.chunk_size:
                     chunks = _chain_split(chunk, self.chunk_size, chunks)
+                    ahead = next(chunks, None)
                     continue
                 buf += chunk
+                ahead = next(chunks, None)
+                eof = ahead is None
             while buf:
                 if in_long_line:
                     end = buf.find(b"\n")
@@ -319,6 +438,11 @@ class LeakScanner:
                         buf = b""
                     break
                 cut = nl + 1
+                if eof and len(buf) - cut < max_line:
+                    # The dump's last line is whole even without a final newline: it goes in the same
+                    # block as the lines before it, so that a private key or a stealer record ending
+                    # the dump is read with its last line.
+                    cut = len(buf)
                 if not eof:
                     cut = self._holdback(buf, cut)
                     if cut == 0:
@@ -334,15 +458,16 @@ class LeakScanner:
 
     def _holdback(self, buf: bytes, cut: int) -> int:
         """Where to end a block so that a private key or a stealer record at its end is not cut."""
-        start = buf.rfind(b"-----BEGIN", max(0, cut - MAX_HOLDBACK), cut)
-        if start != -1 and buf.find(b"-----END", start, cut) == -1:
-            cut = buf.rfind(b"\n", 0, start) + 1
+        for begin, end in ((b"-----BEGIN", b"-----END"), (b"PuTTY-User-Key-File-", b"Private-")):
+            start = buf.rfind(begin, max(0, cut - MAX_HOLDBACK), cut)
+            if start != -1 and buf.find(end, start, cut) == -1:
+                cut = buf.rfind(b"\n", 0, start) + 1
         # A run of URL:/USER:/PASS: lines touching the end of the block goes to the next block whole.
         for _ in range(12):
             if cut == 0:
                 break
             line_start = buf.rfind(b"\n", 0, cut - 1) + 1
-            if not _FIELD_BYTES.match(buf, line_start, cut):
+            if not _is_field_line(buf[line_start:cut]):
                 break
             cut = line_start
         return cut
@@ -366,12 +491,13 @@ class LeakScanner:
         def line_of(pos: int) -> int:
             return newlines.at(pos) if newlines is not None else line_no
 
-        for start, rules in sorted(secret_starts.items()):
-            if start >= report_below:
-                continue
-            hit = self._secret_at(piece, start, rules, base, line_of)
-            if hit is not None:
-                found.setdefault((hit.offset, "secret"), hit)
+        for keyword in (False, True):  # a keyword rule yields to a format rule that found the same value
+            for start, rules in sorted(secret_starts.items()):
+                if start >= report_below:
+                    continue
+                hit = self._secret_at(piece, start, [r for r in rules if r.keyword == keyword], base, line_of)
+                if hit is not None:
+                    found.setdefault((hit.offset, "secret"), hit)
         for match in _CARD.finditer(piece, 0, len(piece)):
             if match.start() >= report_below:
                 break
@@ -393,19 +519,29 @@ class LeakScanner:
 
     def _secret_at(self, piece: bytes, start: int, rules: list[_SecretRule], base: int, line_of) -> LeakHit | None:
         for rule in sorted(rules, key=lambda r: not r.brand):  # a brand prefix wins over a generic rule
-            if rule.boundary and start > 0 and piece[start - 1] in _ALNUM:
+            begin = start - rule.back
+            if begin < 0 or (rule.boundary and begin > 0 and piece[begin - 1] in _ALNUM):
                 continue
-            match = rule.pattern.match(piece, start)
+            match = rule.pattern.match(piece, begin)
             if match is None:
                 continue
-            value = match.group(rule.group).decode("ascii", "replace")
+            raw = match.group(rule.group)
+            if rule.check is not None and not rule.check(raw):
+                continue
+            name = rule.name
+            if rule.name == "api_token":
+                name = _keyword_type(piece, begin, raw)
+                if name is None:
+                    continue
+            value = raw.decode("ascii", "replace")
             if rule.name == "private_key":
                 value = "\n".join(ln.strip() for ln in value.replace("\\n", "\n").splitlines() if ln.strip())
             value_start = match.start(rule.group)
             context = "assignment" if _ASSIGNMENT.search(piece, max(0, value_start - 64), value_start) else None
-            return LeakHit(kind="secret", secret=protect(value, self.key), line=line_of(value_start),
-                           offset=base + value_start, secret_type=rule.name, brand=rule.brand,
-                           matched=rule.label, context=context)
+            first, last = line_of(value_start), line_of(match.end(rule.group))
+            return LeakHit(kind="secret", secret=protect(value, self.key), line=first,
+                           offset=base + value_start, secret_type=name, brand=rule.brand,
+                           matched=rule.label, context=context, end_line=last if last != first else None)
         return None
 
     def _card(self, piece: bytes, match: re.Match[bytes], base: int, line_of) -> LeakHit | None:
@@ -437,7 +573,7 @@ class LeakScanner:
         raw = piece[line_start:line_end]
         if raw.endswith(b"\r"):
             raw = raw[:-1]
-        if lines and _FIELD_BYTES.match(raw):
+        if lines and _is_field_line(raw):
             yield from self._stealer_record(piece, line_start, base, line_of, done_records)
             return
         text, encoding = decode_line(raw)
@@ -449,9 +585,12 @@ class LeakScanner:
         taken: list[tuple[int, int]] = []
         for m in (_USERINFO.finditer(text) if "://" in text else ()):
             taken.append(m.span())
+            user, password = unquote(m.group(1)), unquote(m.group(2))
             corp = self.corporate_domain(m.group(3))
+            if corp is None and "@" in user:
+                corp = self.corporate_domain(user.rpartition("@")[2])
             if corp and line_start + m.start() < report_below:
-                yield self._credential(m.group(1), m.group(2), line, offset(m.start()), corp, "url_userinfo",
+                yield self._credential(user, password, line, offset(m.start(1)), corp, "url_userinfo",
                                        service=f"{text[m.start():m.start(1)]}{m.group(3)}")
         for m in _EMAIL.finditer(text):
             if any(a <= m.start() < b for a, b in taken) or line_start + m.start() >= report_below:
@@ -459,17 +598,28 @@ class LeakScanner:
             corp = self.corporate_domain(m.group(2))
             if corp is None:
                 continue
-            after = _AFTER_EMAIL.match(text, m.end())
-            if after is None or _EMAIL.fullmatch(after.group(2)):
-                continue
-            service = None
             prefix = _URL_PREFIX.match(text, 0, m.start()) if lines else None
-            sep = after.group(1)
-            if prefix:
-                service, fmt = prefix.group(1), "url:login:password"
-            else:
+            after = _AFTER_EMAIL.match(text, m.end())
+            fmt = None
+            if after is not None:
+                sep = after.group(1)
                 fmt = {":": "email:password", ";": "email;password", "|": "email|password"}.get(sep, "email\tpassword")
-            yield self._credential(m.group(0), after.group(2), line, offset(m.start()), corp, fmt, service=service)
+            elif prefix is not None:
+                after = _AFTER_URL_EMAIL_SPACE.match(text, m.end())   # url login password, space-separated
+            elif m.start() > 0 and text[m.start() - 1] in "\"'":
+                after = _CODE_LITERAL.match(text, m.end() + 1)
+                fmt = "code_literal" if after and text[m.end():m.end() + 1] == text[m.start() - 1] else None
+                after = after if fmt else None
+            if after is None:
+                continue
+            password = after.group(after.lastindex or 1)
+            if _EMAIL.fullmatch(password):
+                continue
+            service = prefix.group(1) if prefix else None
+            if prefix:
+                fmt = "url:login:password"
+            yield self._credential(m.group(0), password, line, offset(m.start()), corp, fmt or "email:password",
+                                   service=service)
         if lines and "://" in text:
             m = _URL_LOGIN.match(text)
             if m and "@" not in m.group("login"):
@@ -478,56 +628,63 @@ class LeakScanner:
                 if corp:
                     yield self._credential(m.group("login"), m.group("pw"), line, offset(m.start("login")), corp,
                                            "url:login:password", service=m.group("url"), email=False)
+        if lines:
+            yield from self._config_record(piece, line_start, base, line_of, done_records)
 
     def _credential(self, user: str, password: str, line: int, offset: int, corp: str, fmt: str, *,
-                    service: str | None = None, email: bool | None = None) -> LeakHit:
+                    service: str | None = None, email: bool | None = None, end_line: int | None = None) -> LeakHit:
         is_email = ("@" in user) if email is None else email
         account = user.lower() if is_email else user
-        domain = account.rpartition("@")[2] if is_email else (urlsplit(service).hostname if service else corp)
+        domain = account.rpartition("@")[2] if is_email else (_host(service) if service else corp)
         return LeakHit(kind="credential", secret=protect(password, self.key), line=line, offset=offset,
-                       user=account, domain=domain, secret_type=fmt, service=service, matched=corp, brand=True)
+                       user=account, domain=domain, secret_type=fmt, service=service, matched=corp, brand=True,
+                       end_line=end_line if end_line != line else None)
 
     def _stealer_record(self, piece: bytes, line_start: int, base: int, line_of,
                         done_records: set[int]) -> Iterator[LeakHit]:
-        """The URL/USER/PASS run of lines around ``line_start``, split into records."""
+        """The run of stealer-log field lines around ``line_start``, split into records."""
         run_start = line_start
         for _ in range(12):
             if run_start == 0:
                 break
             prev = piece.rfind(b"\n", 0, run_start - 1) + 1
-            if not _FIELD_BYTES.match(piece, prev, run_start - 1):
+            if not _is_field_line(piece[prev:run_start - 1]):
                 break
             run_start = prev
         if run_start in done_records:
             return
         done_records.add(run_start)
-        records: list[dict[str, tuple[str, int]]] = []
-        current: dict[str, tuple[str, int]] = {}
+        fields: list[tuple[str, str, int]] = []
         pos = run_start
         for _ in range(64):
             end = piece.find(b"\n", pos)
             end = len(piece) if end == -1 else end
-            raw = piece[pos:end].rstrip(b"\r")
-            text, encoding = decode_line(raw)
-            m = _FIELD.match(text)
-            if m is None:
+            text, encoding = decode_line(piece[pos:end].rstrip(b"\r"))
+            found = _line_fields(text)
+            if not found:
                 break
-            name = m.group(1).lower()
-            field_name = {"host": "url", "username": "user", "login": "user", "password": "pass",
-                          "software": "soft"}.get(name, name)
-            if field_name in current or (field_name == "url" and current):
-                records.append(current)
-                current = {}
-            current[field_name] = (m.group(2), pos + _byte_index(text, encoding, m.start(2)))
+            fields.extend((name, value, pos + _byte_index(text, encoding, index)) for name, value, index in found)
             if end >= len(piece):
                 break
             pos = end + 1
+        # The URL comes first in most stealers' records and last in some ("username / password / website").
+        url_first = next((name for name, _, _ in fields if name != "soft"), "url") == "url"
+        records: list[dict[str, tuple[str, int]]] = []
+        current: dict[str, tuple[str, int]] = {}
+        for name, value, at in fields:
+            if name in current or (url_first and name == "url" and any(k != "soft" for k in current)):
+                records.append(current)
+                current = {}
+            current[name] = (value, at)
+            if not url_first and name == "url":
+                records.append(current)
+                current = {}
         records.append(current)
         for record in records:
             if "user" not in record or "pass" not in record or not record["pass"][0]:
                 continue
             user, user_at = record["user"]
-            password = record["pass"][0]
+            password, pass_at = record["pass"]
             url = record.get("url", ("", 0))[0] or None
             if " " in password or len(password) > MAX_PASSWORD or not user:
                 continue
@@ -536,8 +693,167 @@ class LeakScanner:
             else:
                 corp = self.corporate_domain(_host(url))
             if corp:
+                last = max(at for _, at in record.values())
                 yield self._credential(user, password, line_of(user_at), base + user_at, corp, "stealer_log",
-                                       service=url, email="@" in user)
+                                       service=url, email="@" in user, end_line=line_of(last))
+
+    def _config_record(self, piece: bytes, line_start: int, base: int, line_of,
+                       done_records: set[int]) -> Iterator[LeakHit]:
+        """The password settings of the configuration record whose host or account at ``line_start`` is
+        corporate: the record runs from its host setting to the next one, within the lines around it
+        that no blank line separates (a JSON object, an XML element, a block of an ``.env`` file)."""
+        trigger = self._record_line(piece, line_start)
+        if trigger is None:
+            return
+        corporate = [f for f in trigger if f[3]]
+        if not corporate:
+            return
+        window = [(line_start, trigger)]
+        pos = line_start
+        for _ in range(RECORD_LINES):                      # lines above, up to a blank line
+            if pos == 0:
+                break
+            prev = piece.rfind(b"\n", 0, pos - 1) + 1
+            if not piece[prev:pos - 1].strip():
+                break
+            window.insert(0, (prev, self._record_line(piece, prev) or []))
+            pos = prev
+        pos = line_start
+        for _ in range(RECORD_LINES):                      # lines below, up to a blank line
+            end = piece.find(b"\n", pos)
+            if end == -1 or end + 1 >= len(piece):
+                break
+            pos = end + 1
+            nxt = piece.find(b"\n", pos)
+            if not piece[pos:len(piece) if nxt == -1 else nxt].strip():
+                break
+            window.append((pos, self._record_line(piece, pos) or []))
+        here = next(i for i, (at, _) in enumerate(window) if at == line_start)
+        hosts = [i for i, (_, fs) in enumerate(window) if any(f[0] == "host" for f in fs)]
+        first = here if here in hosts else max((i for i in hosts if i < here), default=0)
+        last = min((i for i in hosts if i > first), default=len(window))
+        record = [f for _, fs in window[first:last] for f in fs]
+        users = [f for f in record if f[0] == "user" and f[2]]
+        user = next((f for f in corporate if f[0] == "user"), None) or \
+            next((f for f in users if "@" in f[2]), None) or (users[0] if users else None)
+        if user is None:
+            return
+        host = next((f for f in record if f[0] == "host" and f[3]), None) or \
+            next((f for f in record if f[0] == "host"), None)
+        corp = corporate[0][3]
+        for cls, at, value, _ in record:
+            if cls != "pass" or at in done_records or not _password_ok(value):
+                continue
+            done_records.add(at)
+            first_line, last_line = sorted((line_of(at), line_of(user[1])))
+            yield self._credential(user[2], value, first_line, base + at, corp, "config_record",
+                                   service=host[2] if host else None, end_line=last_line)
+
+    def _record_line(self, piece: bytes, line_start: int) -> list[tuple[str, int, str, str | None]] | None:
+        """The settings on one line as (host/user/pass, offset of the value in ``piece``, value, corporate
+        domain the value is or is at); None when the line holds no setting at all."""
+        end = piece.find(b"\n", line_start)
+        raw = piece[line_start:len(piece) if end == -1 else end].rstrip(b"\r")
+        if len(raw) > 4096 or not raw.strip():
+            return None
+        text, encoding = decode_line(raw)
+        out = []
+        for cls, value, index in _config_fields(text):
+            corp = None
+            if cls == "host":
+                corp = self.corporate_domain(_host(value))
+            elif cls == "user" and "@" in value:
+                corp = self.corporate_domain(value.rpartition("@")[2])
+            out.append((cls, line_start + _byte_index(text, encoding, index), value, corp))
+        return out or None
+
+
+def _keyword_type(piece: bytes, begin: int, value: bytes) -> str | None:
+    """The type of a token that a setting's name (``HEROKU_API_KEY``, ``oauth_token``) says is one, or
+    None when the value does not look like a token: a word, a reference, a constant's or a field's name."""
+    if _PLACEHOLDER.search(value) or re.fullmatch(rb"[A-Z][A-Z0-9_]*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", value):
+        return None
+    ident = begin
+    while ident > 0 and begin - ident < 64 and piece[ident - 1] in _IDENT:
+        ident -= 1
+    context = piece[max(0, ident - _SERVICE_LOOKBACK):begin].lower()
+    service = max(((context.rfind(word), kind) for word, kind in _SERVICES.items()), default=(-1, ""))
+    if service[0] != -1:
+        return service[1] if _looks_random(value, 12) else None
+    return "api_token" if _looks_random(value, 16) else None
+
+
+def _line_fields(text: str) -> list[tuple[str, str, int]]:
+    """The stealer-log fields of a line as (url/user/pass/soft, value, index of the value): one field, or
+    several separated by ``|`` (``URL: ... | USER: ... | PASS: ...``); empty when it is no field line."""
+    parts = [(m.start(), m.end()) for m in _PIPE.finditer(text)]
+    spans = [(a, b) for a, b in zip([0] + [e for _, e in parts], [s for s, _ in parts] + [len(text)])]
+    out = []
+    for a, b in spans:
+        field = _stealer_field(text[a:b])
+        if field is None:
+            # A '|' inside a value (or no '|' at all): the line is one field or none.
+            field = _stealer_field(text) if len(spans) > 1 else None
+            return [field] if field else []
+        out.append((field[0], field[1], a + field[2]))
+    return out
+
+
+def _stealer_field(text: str) -> tuple[str, str, int] | None:
+    m = _FIELD_LINE.match(text)
+    name = m and _STEALER_FIELDS.get(re.sub(r"[\s_-]", "", m.group(1).lower()).translate(_LEET))
+    return (name, m.group(2), m.start(2)) if name else None
+
+
+def _is_field_line(raw: bytes) -> bool:
+    return bool(_line_fields(raw[:4096].decode("latin-1")))
+
+
+def _setting_class(name: str) -> str | None:
+    """host, user or pass for a setting's name (``IRC_HOST``, ``sshUserName``, ``dbpasswd``), else None."""
+    norm = re.sub(r"[_\-.]", "", name.lower())
+    if "bypass" in norm:
+        return None
+    for cls, names in (("pass", _PASS_NAMES), ("user", _USER_NAMES), ("host", _HOST_NAMES)):
+        if norm.endswith(names):
+            return cls
+    return None
+
+
+def _dequote(value: str) -> tuple[str, int]:
+    """A setting's value without its quotes, trailing comma or comment, and where it starts in ``value``."""
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        return (value[1:end], 1) if end != -1 else (value[1:].rstrip(",; "), 1)
+    token = re.match(r"[^\s,;]*", value).group()
+    return token, 0
+
+
+def _config_fields(text: str) -> list[tuple[str, str, int]]:
+    """The host, user and password settings on one line of a configuration file, as (class, value, index):
+    ``NAME=value`` and ``name: value`` (``.env``, INI, YAML, JSON), PHP ``define()`` and ``$var``, XML
+    elements and attributes, and ``.netrc``-style ``machine host login user password secret``."""
+    out: list[tuple[str, str, int]] = []
+    if "<" in text:
+        for m in _XML_ELEMENT.finditer(text):
+            out.append((m.group(1), m.group(2).strip(), m.start(2) + len(m.group(2)) - len(m.group(2).lstrip())))
+        for m in _XML_ATTRIBUTE.finditer(text):
+            out.append((m.group(1), m.group(3), m.start(3)))
+    elif (m := _DEFINE.search(text)) is not None:
+        out.append((m.group(1), m.group(3), m.start(3)))
+    elif re.match(r"\s*(?:machine|default)\s", text) and len(pairs := list(_NETRC_PAIR.finditer(text))) > 1:
+        out.extend((m.group(1), m.group(2), m.start(2)) for m in pairs)
+    elif (m := _SPACED.match(text)) is not None:
+        out.append((m.group(1), m.group(3), m.start(3)))
+    elif (m := _KEY_VALUE.match(text)) is not None:
+        value, shift = _dequote(m.group(2))
+        out.append((m.group(1), value, m.start(2) + shift))
+    return [(cls, value, index) for name, value, index in out if (cls := _setting_class(name))]
+
+
+def _password_ok(value: str) -> bool:
+    return (value.lower() not in _NOT_A_PASSWORD and len(value) <= MAX_PASSWORD and not any(c.isspace() for c in value)
+            and not _PLACEHOLDER.search(value.encode("utf-8", "replace")))
 
 
 def _host(url: str | None) -> str | None:

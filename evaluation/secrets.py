@@ -110,7 +110,7 @@ def brandhound_hits(part: Part, files: Iterable[str]) -> list[Hit]:
     hits = []
     for file in files:
         for hit in scanner.scan_path(part.root / file):
-            hits.append(Hit(file, hit.line, getattr(hit, "end_line", None) or hit.line))
+            hits.append(Hit(file, hit.line, hit.end_line or hit.line))
     return hits
 
 
