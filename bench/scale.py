@@ -127,7 +127,7 @@ def main() -> int:
         r["efficiency"] = round(r["pages_per_s"] / (r["workers"] * base), 2)
     report = {"listings_per_marketplace": args.listings, "cpus": os.cpu_count(), "results": results}
     print(json.dumps(report, indent=2))
-    print(f"\n| workers | pages | span (s) | pages/s | speed-up | efficiency per worker |\n|---|---|---|---|---|---|")
+    print("\n| workers | pages | span (s) | pages/s | speed-up | efficiency per worker |\n|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['workers']} | {r['pages']} | {r['span_s']} | {r['pages_per_s']} | {r['speedup']} | {r['efficiency']} |")
     if args.json:

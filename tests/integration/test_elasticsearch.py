@@ -1,6 +1,5 @@
 """Index templates, mappings and documents on a real Elasticsearch node."""
 
-import elasticsearch
 import pytest
 
 from brandhound import cluster

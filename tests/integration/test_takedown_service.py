@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import json
 import subprocess
 from email.policy import default
 

@@ -373,7 +373,8 @@ def test_bootstrap_deadline_reports_the_last_phase(tmp_path):
     })
     try:
         started = time.monotonic()
-        with pytest.raises(TorBootstrapTimeout, match=rf"Tor control port 127\.0\.0\.1:{control_port}: tor did not bootstrap within 3 s") as info:
+        expected = rf"Tor control port 127\.0\.0\.1:{control_port}: tor did not bootstrap within 3 s"
+        with pytest.raises(TorBootstrapTimeout, match=expected) as info:
             tor.wait_bootstrapped(deadline_s=3)
         assert time.monotonic() - started < 8
         assert info.value.status["progress"] is not None and info.value.status["progress"] < 100
