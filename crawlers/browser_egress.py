@@ -177,7 +177,7 @@ class _GuardProtocol(_Pipe):
         try:
             upstream = await self.guard.open_upstream(host, address, port)
             early = await maybe_deferred_to_future(upstream.ready)
-        except Exception as exc:  # unreachable target or proxy: Chromium shows its own network error
+        except Exception as exc:  # noqa: BLE001  (unreachable target or proxy: Chromium shows its own network error)
             log.info("capture browser: %s:%d not reachable: %s", host, port, exc)
             self._reply(REPLY_UNREACHABLE)
             return

@@ -58,7 +58,7 @@ class ElasticsearchPipeline:
             await maybe_deferred_to_future(deferToThread(cluster.init_indices, self.store.client, self.store.index_prefix))
         except cluster.ClusterError as exc:
             log.warning("Elasticsearch not ready (%s); documents will be spooled until it is", exc)
-        except Exception as exc:  # unreachable: the transport's own errors
+        except Exception as exc:  # noqa: BLE001  (unreachable: the transport's own errors)
             log.warning("Elasticsearch unreachable (%s); documents will be spooled until it is", exc)
 
     async def process_item(self, item: Capture) -> Capture:
@@ -96,7 +96,7 @@ class ElasticsearchPipeline:
             try:
                 docs = self.store.client.mget(index=index_name(self.store.index_prefix, Leak), ids=unknown)["docs"]
                 indexed = {d["_id"]: d["_source"] for d in docs if d.get("found")}
-            except Exception as exc:  # down or index missing: the spool keeps what we saw now
+            except Exception as exc:  # noqa: BLE001  (down or index missing: the spool keeps what we saw now)
                 log.warning("leaks not merged with earlier sightings (%s)", exc)
         merged = []
         for leak in leaks:
@@ -120,7 +120,7 @@ class ElasticsearchPipeline:
                 for doc_id in sorted(self._superseded):
                     try:
                         self.store.client.delete(index=index, id=doc_id)
-                    except Exception as exc:  # a duplicate left behind is recognised again next time
+                    except Exception as exc:  # noqa: BLE001  (a duplicate left behind is recognised again next time)
                         log.warning("leak %s re-hashed under the current key; its old document stays (%s)",
                                     doc_id, exc)
                 self.crawler.stats.set_value("brandhound/es/leaks_rehashed", len(self._superseded))

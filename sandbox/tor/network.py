@@ -559,7 +559,7 @@ class TorNetwork:
             self._check_alive([node])
             try:
                 status = self.bootstrap(node.name)
-            except Exception as exc:  # stem.SocketError / ControllerError while tor is busy
+            except Exception as exc:  # noqa: BLE001  (stem.SocketError / ControllerError while tor is busy)
                 status = {"progress": None, "summary": f"control port: {exc}"}
             if status.get("progress") == 100:
                 return
@@ -609,7 +609,7 @@ class TorNetwork:
                         from stem import Signal
 
                         self._shared_controller(self.client).signal(Signal.NEWNYM)
-                    except Exception:
+                    except Exception:  # noqa: BLE001  (a client still starting refuses NEWNYM; the next round asks again)
                         pass
                     time.sleep(0.5)
 
@@ -620,7 +620,7 @@ class TorNetwork:
         for ctl in controllers:
             try:
                 ctl.close()
-            except Exception:
+            except Exception:  # noqa: BLE001  (a controller of a dead tor cannot close cleanly, and need not)
                 pass
         running = [n for n in self.nodes.values() if n.alive]
         for node in running:
@@ -707,7 +707,7 @@ class TorNetwork:
         if client.alive:
             try:
                 bootstrap = self.bootstrap(client.name)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  (stem.SocketError / ControllerError while tor is busy)
                 bootstrap = {"progress": None, "summary": f"control port: {exc}"}
         else:
             bootstrap = {"progress": None, "summary": "client not running"}

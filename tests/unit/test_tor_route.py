@@ -203,7 +203,7 @@ def _run_chain(crawler, request):
     asyncio.run(SsrfGuardMiddleware.from_crawler(crawler).process_request(request))
     try:
         EgressProxyMiddleware.from_crawler(crawler).process_request(request)
-    except Exception:  # NotConfigured without an egress proxy
+    except Exception:  # noqa: BLE001  (NotConfigured without an egress proxy)
         pass
 
 
