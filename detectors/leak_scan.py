@@ -161,7 +161,7 @@ _IDENT = _ALNUM | frozenset(b"_-.")
 #: Values that stand for a secret rather than being one: references, templates, masks, examples.
 _PLACEHOLDER = re.compile(rb"^(?:\$|%\(|\{\{|<|\*{3})|(?i:changeme|your[_-]|xxxx|placeholder|redacted)")
 #: After a setting's name: an optional closing quote, the assignment and an optional opening quote.
-_ASSIGN = rb"[\"']?[ \t]*(?::|=>|=|\?=|:=)[ \t]*[\"']?"
+_ASSIGN = rb"[\"']?[ \t]*(?::|=>|=(?!=)|\?=|:=)[ \t]*[\"']?"
 
 
 def _looks_random(value: bytes, minimum: int = 16) -> bool:
@@ -229,7 +229,7 @@ _BUILTIN_RULES = (
     _SecretRule("api_token", ("api_key", "apikey", "api-key", "api_secret", "api-secret", "client_secret",
                               "client-secret", "token"),
                 re.compile(rb"(?i:api[_-]?(?:key|secret)s?|tokens?|client[_-]?secret)" + _ASSIGN +
-                           rb"([A-Za-z0-9_\-./+=~]{12,256})(?![A-Za-z0-9_\-./+=~:])"),
+                           rb"([A-Za-z0-9_\-/+=~]{12,256})(?=[\"'`\s,;}\]]|$)"),
                 group=1, keyword=True, boundary=False),
     # npm's ``_auth`` and Docker's ``"auth"``: base64 of user:password for a package registry.
     _SecretRule("registry_auth", ("_auth", '"auth"'),
@@ -270,6 +270,8 @@ _USERINFO = re.compile(r"\b[a-z][a-z0-9+.\-]{1,15}://([^\s:/\"'<>]{1,128}?):([^\
                        r"(?=[:/\s\"'<>?#]|$)" % MAX_PASSWORD, re.I)
 # A quoted e-mail address and a quoted password as the next argument: login('user@corp', 'secret').
 _CODE_LITERAL = re.compile(r"""\s*,\s*(["'])([^"'\s]{1,%d})\1""" % MAX_PASSWORD)
+#: What comes before such a pair: a login call or an auth tuple (``conn.login(``, ``auth=(``).
+_LOGIN_CALL = re.compile(r"(?i:log_?[io]n|sign_?in|auth\w*|connect|credentials?)\s*(?:\(|=\s*\(?|:\s*\(?)\s*$")
 _AFTER_URL_EMAIL_SPACE = re.compile(r"[ \t]+(\S{1,%d})[ \t]*$" % MAX_PASSWORD)
 
 # Stealer-log fields: the names stealer-log parsers document (lexfo/stealer-parser, the RedLine,
@@ -530,7 +532,8 @@ class LeakScanner:
                 continue
             name = rule.name
             if rule.name == "api_token":
-                name = _keyword_type(piece, begin, raw)
+                at = match.start(rule.group)
+                name = _keyword_type(piece, begin, raw, quoted=at > 0 and piece[at - 1] in b"\"'`")
                 if name is None:
                     continue
             value = raw.decode("ascii", "replace")
@@ -606,7 +609,7 @@ class LeakScanner:
                 fmt = {":": "email:password", ";": "email;password", "|": "email|password"}.get(sep, "email\tpassword")
             elif prefix is not None:
                 after = _AFTER_URL_EMAIL_SPACE.match(text, m.end())   # url login password, space-separated
-            elif m.start() > 0 and text[m.start() - 1] in "\"'":
+            elif m.start() > 0 and text[m.start() - 1] in "\"'" and _LOGIN_CALL.search(text, 0, m.start() - 1):
                 after = _CODE_LITERAL.match(text, m.end() + 1)
                 fmt = "code_literal" if after and text[m.end():m.end() + 1] == text[m.start() - 1] else None
                 after = after if fmt else None
@@ -768,10 +771,12 @@ class LeakScanner:
         return out or None
 
 
-def _keyword_type(piece: bytes, begin: int, value: bytes) -> str | None:
+def _keyword_type(piece: bytes, begin: int, value: bytes, *, quoted: bool) -> str | None:
     """The type of a token that a setting's name (``HEROKU_API_KEY``, ``oauth_token``) says is one, or
-    None when the value does not look like a token: a word, a reference, a constant's or a field's name."""
-    if _PLACEHOLDER.search(value) or re.fullmatch(rb"[A-Z][A-Z0-9_]*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", value):
+    None when the value does not look like a token: a word, a reference, a constant's or a type's name
+    (an unquoted value must hold a digit: in code, an unquoted word is a name, not a literal)."""
+    if _PLACEHOLDER.search(value) or re.fullmatch(rb"[A-Z][A-Z0-9_]*", value) or \
+            (not quoted and not any(48 <= c <= 57 for c in value)):
         return None
     ident = begin
     while ident > 0 and begin - ident < 64 and piece[ident - 1] in _IDENT:
