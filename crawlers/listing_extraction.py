@@ -9,6 +9,7 @@ seller-declared price from a guessed one.
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import re
@@ -21,11 +22,12 @@ import extruct
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
-from crawlers.prices import currency_code, parse_price
+from crawlers.prices import country_currency, currency_code, parse_price
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 20_000
+IN_STOCK, OUT_OF_STOCK = "in_stock", "out_of_stock"
 #: Pages longer than this are read up to it: the crawl's download cap (4 MiB) keeps bigger ones out,
 #: and a saved page given to ``extract-listing`` must not take minutes.
 MAX_HTML = 8 * 1024 * 1024
@@ -49,6 +51,14 @@ class ExtractedListing:
     seller_joined: datetime | None = None
     images: list[str] = field(default_factory=list)
     extraction: str | None = None
+    #: Where the price was read: jsonld, microdata, opengraph or html (what the page shows).
+    price_source: str | None = None
+    #: The price before a discount, when the page shows one beside the price asked.
+    list_price: float | None = None
+    #: The upper end of a price range ("from 10 to 20", variants priced apart); ``price`` is the lower end.
+    price_max: float | None = None
+    #: ``in_stock`` or ``out_of_stock`` as the page says; None when it does not say.
+    availability: str | None = None
 
     @property
     def is_complete(self) -> bool:
@@ -153,7 +163,8 @@ def _text(value: Any) -> str | None:
         value = _first(value)
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    # JSON-LD is often written with HTML entities ("Elo&iacute;sa"): a name reads as the page shows it.
+    text = " ".join(html.unescape(str(value)).split())
     return text[:MAX_TEXT] or None
 
 
@@ -183,32 +194,134 @@ def _props(node: dict) -> dict:
     return node.get("properties", node)
 
 
-def _from_product(node: dict, base: str, into: ExtractedListing, source: str) -> None:
+#: schema.org availability values (and OpenGraph's) meaning the item cannot be bought now.
+_OUT_OF_STOCK = re.compile(r"out.?of.?stock|sold.?out|discontinued|\boos\b|unavailable", re.I)
+_IN_STOCK = re.compile(r"in.?stock|limited.?availability|online.?only|in.?store.?only|pre.?order|pre.?sale|\bavailable", re.I)
+
+
+def _availability(value: Any) -> str | None:
+    text = _text(value)
+    if not text:
+        return None
+    if _OUT_OF_STOCK.search(text):
+        return OUT_OF_STOCK
+    return IN_STOCK if _IN_STOCK.search(text) else None
+
+
+def _offers(value: Any) -> list[dict]:
+    """Every offer under ``offers``: a list, an AggregateOffer and the offers it nests, in order."""
+    out: list[dict] = []
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, dict):
+            continue
+        offer = _props(item)
+        out.append(offer)
+        if offer.get("offers") is not None:
+            out.extend(_offers(offer["offers"]))
+    return out
+
+
+def _price_specs(offer: dict) -> list[dict]:
+    specs = offer.get("priceSpecification")
+    return [_props(s) for s in (specs if isinstance(specs, list) else [specs]) if isinstance(s, dict)]
+
+
+_LIST_PRICE_TYPE = re.compile(r"ListPrice|StrikethroughPrice|MSRP|SRP|RegularPrice", re.I)
+
+
+def _offer_prices(offers: list[dict]) -> dict[str, Any]:
+    """Price, list price, range and availability that a product's offers declare together.
+
+    Offers that are in stock set the price when there are any (a sold-out variant's price is not
+    what the buyer pays); several prices make a range whose lower end is the price."""
+    priced: list[tuple[float, str | None, str | None]] = []
+    high: list[float] = []
+    list_prices: list[float] = []
+    currency = None
+    for offer in offers:
+        specs = _price_specs(offer)
+        currency = currency or _text(offer.get("priceCurrency")) or next(
+            (_text(s.get("priceCurrency")) for s in specs if s.get("priceCurrency")), None)
+        availability = _availability(offer.get("availability"))
+        amount = _positive(_number(offer.get("price") if offer.get("price") not in (None, "") else offer.get("lowPrice")))
+        for spec in specs:
+            spec_amount = _positive(_number(spec.get("price")))
+            if spec_amount is None:
+                continue
+            if _LIST_PRICE_TYPE.search(_text(spec.get("priceType")) or ""):
+                list_prices.append(spec_amount)
+            elif amount is None:
+                amount = spec_amount
+        if amount is not None:
+            priced.append((amount, _text(offer.get("priceCurrency")), availability))
+        if (top := _positive(_number(offer.get("highPrice")))) is not None:
+            high.append(top)
+    buyable = [p for p in priced if p[2] != OUT_OF_STOCK] or priced
+    amounts = [p[0] for p in buyable]
+    states = {p[2] for p in priced} | {_availability(o.get("availability")) for o in offers}
+    price = min(amounts) if amounts else None
+    top = max(amounts + high) if amounts else None
+    list_price = max(list_prices) if list_prices else None
+    return {
+        "price": price,
+        "price_max": top if top is not None and price is not None and top > price else None,
+        "list_price": list_price if list_price is not None and price is not None and list_price > price else None,
+        "currency": currency,
+        "availability": IN_STOCK if IN_STOCK in states else OUT_OF_STOCK if OUT_OF_STOCK in states else None,
+    }
+
+
+def _positive(amount: float | None) -> float | None:
+    """A price the buyer pays: a zero (a placeholder, a free sample) or negative one is none."""
+    return amount if amount is not None and amount > 0 else None
+
+
+def _identifier(p: dict, offers: list[dict]) -> str | None:
+    """The shop's own id of the product: its SKU, else its product id, else a GTIN; not an MPN,
+    which names the model across shops (the MPN is the last resort)."""
+    for key in ("sku", "productID", "gtin13", "gtin", "gtin12", "gtin14", "gtin8"):
+        for source in [p, *offers]:
+            if value := _text(source.get(key)):
+                return value.removeprefix("sku:").strip() or None
+    return None
+
+
+def _from_product(node: dict, base: str, into: ExtractedListing, source: str, tld: str | None) -> None:
     p = _props(node)
-    offers = _first(p.get("offers"))
-    offer = _props(offers) if isinstance(offers, dict) else {}
-    if isinstance(offer.get("priceSpecification"), dict):
-        offer = {**_props(offer["priceSpecification"]), **offer}
+    offers = _offers(p.get("offers"))
+    offered = _offer_prices(offers)
     rating = _first(p.get("aggregateRating"))
     rating = _props(rating) if isinstance(rating, dict) else {}
-    seller = _first(offer.get("seller") or p.get("seller"))
+    seller = _first(next((o.get("seller") for o in offers if o.get("seller")), None) or p.get("seller"))
     candidates = {
         "title": _text(p.get("name")),
         "description": _text(p.get("description")),
-        "price": _number(offer.get("price") or offer.get("lowPrice")),
-        "currency": currency_code(_text(offer.get("priceCurrency"))),
         "brand": _text(p.get("brand")),
-        "sku": _text(p.get("sku") or p.get("mpn") or p.get("productID")),
+        "sku": _identifier(p, offers),
         "seller": _text(seller),
         "seller_url": _text(_props(seller).get("url")) if isinstance(seller, dict) else None,
         "seller_joined": _date(_props(seller).get("foundingDate")) if isinstance(seller, dict) else None,
         "rating": _number(rating.get("ratingValue")),
         "ratings_count": _int(rating.get("reviewCount") or rating.get("ratingCount")),
-        "quantity": _int(offer.get("inventoryLevel") or offer.get("eligibleQuantity")),
+        "quantity": _int(next((o.get("inventoryLevel") or o.get("eligibleQuantity") for o in offers
+                               if o.get("inventoryLevel") or o.get("eligibleQuantity")), None)),
+        "availability": offered["availability"],
     }
     _fill(into, candidates, source)
+    _fill_price(into, offered, source, tld)
     if not into.images:
         into.images = _image_urls(p.get("image"), base)
+
+
+def _fill_price(into: ExtractedListing, offered: dict[str, Any], source: str, tld: str | None) -> None:
+    """The price and what goes with it (currency, list price, range), all from one source."""
+    if into.price is not None or offered.get("price") is None:
+        return
+    into.price, into.price_source = offered["price"], source
+    into.price_max, into.list_price = offered.get("price_max"), offered.get("list_price")
+    into.currency = currency_code(_text(offered.get("currency")), tld=tld) or into.currency
+    if into.extraction is None:
+        into.extraction = source
 
 
 def _date(value: Any) -> datetime | None:
@@ -235,10 +348,20 @@ def _fill(into: ExtractedListing, candidates: dict[str, Any], source: str) -> No
 
 
 #: Markers without which a syntax cannot be on the page: its extractor is not run.
+_WORDS = re.compile(r"\w+")
 _SYNTAX_MARKERS = (("json-ld", "ld+json"), ("microdata", "itemscope"), ("opengraph", "og:"))
+_PRODUCT_TYPES = {"Product", "IndividualProduct", "ProductModel", "ProductGroup", "Vehicle", "Car", "Book"}
 
 
-def _structured(text: str, doc: Any, base: str, into: ExtractedListing) -> None:
+def _overlap(name: str | None, shown: list[str]) -> float:
+    """Share of a product name's words that the page's headings or title show."""
+    words = set(_WORDS.findall((name or "").casefold()))
+    if not words:
+        return 0.0
+    return max((len(words & set(_WORDS.findall(s.casefold()))) / len(words) for s in shown), default=0.0)
+
+
+def _structured(text: str, doc: Any, base: str, into: ExtractedListing, shown: list[str], tld: str | None) -> None:
     syntaxes = [syntax for syntax, marker in _SYNTAX_MARKERS if marker in text]
     if not syntaxes:
         return
@@ -247,18 +370,43 @@ def _structured(text: str, doc: Any, base: str, into: ExtractedListing) -> None:
     except Exception as exc:  # extruct raises whatever its parsers raise on hostile input
         log.info("structured data unreadable on %s: %s", base, exc)
         return
+    products: list[tuple[str, dict]] = []
+    offers: list[tuple[str, dict]] = []
     for syntax, source in (("json-ld", "jsonld"), ("microdata", "microdata")):
         for node in _walk(data.get(syntax, [])):
-            if "Product" in _types(node) or "IndividualProduct" in _types(node):
-                _from_product(node, base, into, source)
+            types = _types(node)
+            if types & _PRODUCT_TYPES:
+                products.append((source, node))
+            elif types & {"Offer", "AggregateOffer"}:
+                offers.append((source, node))
+    if products:
+        # Related products and recommendations carry markup too: the page's product is the one
+        # whose name its headings show; the first one wins ties.
+        scores = [_overlap(_text(_props(n).get("name")), shown) for _, n in products]
+        best = max(scores)
+        main_name = _text(_props(products[scores.index(best)][1]).get("name"))
+        ordered = [products[scores.index(best)]] + [
+            pn for pn, sc in zip(products, scores)
+            # A product split over several blocks (or a group and its variants) keeps its other parts.
+            if pn is not products[scores.index(best)] and (sc >= best or _text(_props(pn[1]).get("name")) in (None, main_name))]
+        for source, node in ordered:
+            _from_product(node, base, into, source, tld)
+    for source, node in offers:
+        # An offer outside any product (JSON-LD split over several blocks) prices the page's product.
+        offered = _offer_prices(_offers(node))
+        _fill(into, {"availability": offered["availability"]}, source)
+        _fill_price(into, offered, source, tld)
     for og in data.get("opengraph", []):
         props = dict(og.get("properties", []))
+        # og:title usually carries the shop's name: the visible page's heading is read for the title.
         _fill(into, {
-            "title": _text(props.get("og:title")),
-            "price": _number(props.get("product:price:amount") or props.get("og:price:amount")),
-            "currency": currency_code(_text(props.get("product:price:currency") or props.get("og:price:currency"))),
             "description": _text(props.get("og:description")),
+            "availability": _availability(props.get("product:availability") or props.get("og:availability")),
         }, "opengraph")
+        _fill_price(into, {
+            "price": _positive(_number(props.get("product:price:amount") or props.get("og:price:amount"))),
+            "currency": props.get("product:price:currency") or props.get("og:price:currency"),
+        }, "opengraph", tld)
         if not into.images and props.get("og:image"):
             into.images = _image_urls(props.get("og:image"), base)
 
@@ -270,7 +418,6 @@ _SELLER_HINT = re.compile(r"seller|vendor|myyj|vendedor|sprzedaw|shop-name|store
 _SHIPS_HINT = re.compile(r"ships from|shipped from|lähetetään|envío desde|enviado de|wysyłka z", re.I)
 _QTY_HINT = re.compile(r"quantity|available|määrä|cantidad|quantidade|ilość|stock", re.I)
 _TITLE_HINT = re.compile(r"title|name|otsikko|titulo|tytul", re.I)
-_TITLE_SUFFIX = re.compile(r"\s+(?:\||–|—|::|·|-)\s+")
 _SKIP_IMG = re.compile(r"logo|icon|sprite|avatar|badge|pixel|tracking|banner|flag", re.I)
 
 
@@ -282,35 +429,161 @@ def _el_text(el: Any) -> str:
     return " ".join(el.text_content().split())[:MAX_TEXT]
 
 
-def _visible(doc: Any, base: str, into: ExtractedListing, now: datetime) -> None:
-    tld = (urlsplit(base).hostname or "").rsplit(".", 1)[-1]
-    if not into.title:
-        h1 = doc.xpath("//h1")
-        title = _el_text(h1[0]) if h1 else None
-        if not title:
-            # A heading marked as the item's title or name; failing that the document title, without
-            # the " | Site" / " :: Market" suffix sites append to it.
-            named = [el for el in doc.xpath("//h2|//h3|//*[@itemprop='name']") if _TITLE_HINT.search(_attr_text(el))]
-            title = _el_text(named[0]) if named else None
-        if not title:
-            t = doc.xpath("//title")
-            title = _TITLE_SUFFIX.split(_el_text(t[0]))[0].strip() if t else None
-        _fill(into, {"title": title or None}, "html")
+def _spaced_text(el: Any) -> str:
+    """An element's text with its children's texts apart: IKEA's ``<span>MÖCKELBY</span><span>Table</span>``
+    reads "MÖCKELBY Table", not "MÖCKELBYTable"."""
+    return " ".join(" ".join(el.itertext()).split())[:MAX_TEXT]
+
+
+@dataclass
+class _Page:
+    """What the visible page says once, for every field that needs it."""
+
+    headings: list[str]
+    titles: list[str]
+    site: str
+    country: str | None
+
+    @property
+    def shown(self) -> list[str]:
+        return self.headings + self.titles
+
+
+#: Generic top-level domains that happen to be country codes: they say nothing of the shop's country.
+_GENERIC_CC = frozenset("io tv me ai fm ly to cc ws co gg".split())
+_LOCALE_REGION = re.compile(r"^[a-z]{2,3}[-_]([a-z]{2})\b", re.I)
+
+
+def _page(doc: Any, base: str) -> _Page:
+    host = (urlsplit(base).hostname or "").lower().removeprefix("www.")
+    labels = host.split(".")
+    tld = labels[-1] if len(labels) > 1 else ""
+    country = tld if len(tld) == 2 and tld not in _GENERIC_CC and country_currency(tld) else None
+    if country is None:
+        # A shop on a .com says its country in its language tag ("es-CL") or OpenGraph locale.
+        for locale in doc.xpath("/html/@lang") + doc.xpath("//meta[@property='og:locale']/@content"):
+            if (m := _LOCALE_REGION.match(locale.strip())) and country_currency(m.group(1)):
+                country = m.group(1).lower()
+                break
+    site = max((label for label in labels[:-1] if label not in {"shop", "store", "co", "com"}), key=len, default="")
+    site = site if len(site) >= 3 else ""
+    headings = [t for t in (_spaced_text(h) for h in doc.xpath("//h1")[:8]) if t]
+    titles = [" ".join(t.split()) for t in doc.xpath("//meta[@property='og:title']/@content") + doc.xpath("//title/text()")]
+    return _Page(headings=headings, titles=[t for t in titles if t], site=site, country=country)
+
+
+def _without_site(title: str, site: str) -> str:
+    """A document title without the parts that name the shop ("… | eBay", "Amazon.it: …: Casa")."""
+    parts = [p.strip() for p in _TITLE_PARTS.split(title) if p.strip()]
+    kept = [p for p in parts if not (site and site in p.casefold().replace(" ", "").replace("-", ""))]
+    return (" - ".join(kept) if kept and len(kept) < len(parts) else parts[0] if parts else title).strip()
+
+
+_TITLE_PARTS = re.compile(r"\s+(?:\||–|—|::|·|-)\s+|｜|\s*\|\s*|:\s+(?=amazon)|(?<=\w):\s+(?=[A-Z][\w &]+$)", re.I)
+
+
+def _title(doc: Any, page: _Page) -> str | None:
+    """The product's name from the visible page: the main heading that the document title agrees
+    with (a cart pop-up's or a menu's heading comes first on some shops), else a heading marked as
+    the title, else the document title without the shop's name."""
+    ranked = sorted(page.headings, key=lambda h: -_overlap(h, page.titles))
+    if ranked and (not page.titles or _overlap(ranked[0], page.titles) >= 0.5):
+        return ranked[0]
+    titled = _without_site(page.titles[0], page.site) if page.titles else ""
+    if ranked and len(_WORDS.findall(ranked[0])) >= len(_WORDS.findall(titled)):
+        # No heading agrees with a document title that says less than the heading ("Myydään | Tori").
+        return ranked[0]
+    named = [el for el in doc.xpath("//h2|//h3|//*[@itemprop='name']") if _TITLE_HINT.search(_attr_text(el))]
+    if named and (title := _spaced_text(named[0])):
+        return title
+    return _without_site(page.titles[0], page.site) if page.titles else (page.headings[0] if page.headings else None)
+
+
+_OLD_PRICE = re.compile(r"(?<![a-z])(?:old|was|rrp|uvp|msrp|srp)(?![a-z])|before|list(?!ing)|regular|original|strike|"
+                        r"crossed|compare|previous|"
+                        r"vorher|statt|ancien|barr|prezzo-?pieno|antes|tachad|przekre|dawn|instead", re.I)
+_NOT_MAIN = re.compile(r"related|recommend|similar|upsell|cross-?sell|carousel|slider|also|viewed|suggest|"
+                       r"sponsor|footer|header|nav|menu|cart|basket|minicart|shipping|delivery|installment|"
+                       r"per-?unit|unit-?price|ratenzahlung|cuotas", re.I)
+_MONEY = re.compile(r"\d")
+
+
+@dataclass
+class _Shown:
+    amount: float
+    currency: str | None
+    text: str
+    old: bool
+    after_heading: bool
+
+
+def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
+    """Prices the page shows in elements marked as prices, in document order, each marked as an old
+    (struck-through, "was") price or not; prices inside recommendations, carts or menus are left out."""
+    heading = next((h for h in doc.xpath("//h1") if _spaced_text(h) in page.headings[:1]), None)
+    seen_heading = heading is None
+    out: list[_Shown] = []
+    for el in doc.iter():
+        if el is heading:
+            seen_heading = True
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "option", "select", "head"):
+            continue
+        attrs = _attr_text(el)
+        if not (_PRICE_HINT.search(attrs) or el.get("data-price") is not None) or len(out) > 200:
+            continue
+        raw = el.get("content") if el.tag == "meta" else el.get("data-price") or _el_text(el)
+        if not raw or len(raw) > 60 or not _MONEY.search(raw):
+            continue
+        amount, currency = parse_price(raw, tld=page.country)
+        if _positive(amount) is None:
+            continue
+        chain = [el, *el.iterancestors()][:8]
+        if any(_NOT_MAIN.search(_attr_text(a)) for a in chain):
+            continue
+        old = any(a.tag in ("del", "s", "strike") or _OLD_PRICE.search(_attr_text(a)) for a in chain[:3]) or \
+            "line-through" in (el.get("style") or "")
+        out.append(_Shown(amount, currency, _el_text(el)[:100] or raw[:100], old, seen_heading))
+    return out
+
+
+def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> None:
+    """The price from what the page shows when structured data gave none; a sale price over the
+    structured one when the page shows the structured price struck through beside a lower one."""
+    current = [s for s in shown if not s.old]
+    main = [s for s in current if s.after_heading] or current
     if into.price is None:
-        for el in doc.xpath("//*[@itemprop or @data-price or @class or @id]"):
-            if not _PRICE_HINT.search(_attr_text(el)) and el.get("data-price") is None:
-                continue
-            raw = el.get("content") or el.get("data-price") or _el_text(el)
-            amount, currency = parse_price(raw, tld=tld)
-            if amount is None:
-                continue
-            if currency is None:
-                sibling = el.xpath("../*[@itemprop='priceCurrency']")
-                currency = currency_code(sibling[0].get("content") or _el_text(sibling[0])) if sibling else None
-            _fill(into, {"price": amount}, "html")
-            into.currency = into.currency or currency
-            into.price_text = _el_text(el)[:100] or raw[:100]
-            break
+        if not main:
+            return
+        chosen = main[0]
+        into.price, into.price_source, into.price_text = chosen.amount, "html", chosen.text
+        into.currency = into.currency or chosen.currency
+        olds = [s.amount for s in shown if s.old and s.amount > chosen.amount]
+        into.list_price = into.list_price or (olds[0] if olds else None)
+        if into.extraction is None:
+            into.extraction = "html"
+        return
+    struck = next((i for i, s in enumerate(shown) if s.old and abs(s.amount - into.price) < 0.005), None)
+    if struck is not None:
+        # The sale price is the one shown right after the struck-through one, in the same price block.
+        lower = [s for s in shown[struck + 1:struck + 4]
+                 if not s.old and s.amount < into.price and s.currency in (None, into.currency)]
+        if lower:
+            into.list_price, into.price, into.price_text = into.price, lower[0].amount, lower[0].text
+    if into.price_text is None:
+        into.price_text = next((s.text for s in current if abs(s.amount - into.price) < 0.005), None)
+
+
+def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: datetime, page: _Page) -> None:
+    if not into.title:
+        _fill(into, {"title": _title(doc, page)}, "html")
+    shown = _shown_prices(doc, page)
+    _visible_price(into, shown, page)
+    if into.price is not None and into.currency is None:
+        into.currency = _page_currency(doc, text, shown, page)
+    if into.availability is None:
+        into.availability = _shown_availability(doc)
+    if into.sku is None:
+        into.sku = _shown_sku(doc) or _url_sku(base)
     if not into.seller:
         for el in doc.xpath("//*[@class or @id or @itemprop]"):
             if _SELLER_HINT.search(_attr_text(el)):
@@ -352,6 +625,93 @@ def _visible(doc: Any, base: str, into: ExtractedListing, now: datetime) -> None
         into.images = seen[:20]
 
 
+_CURRENCY_KEY = re.compile(r"""["']?(?:priceCurrency|currencyCode|currency_code|currency)["']?\s*[:=]\s*["']([A-Z]{3})["']""")
+
+
+def _page_currency(doc: Any, text: str, shown: list[_Shown], page: _Page) -> str | None:
+    """The page's currency when the price came without one: a symbol beside a shown price, a
+    currency the page's markup or scripts declare (the most frequent), else the country's."""
+    if code := next((s.currency for s in shown if s.currency), None):
+        return code
+    declared = doc.xpath("//*[@itemprop='priceCurrency']/@content|//meta[contains(@property,'price:currency')]/@content")
+    codes = [c for c in (currency_code(d.strip(), tld=page.country) for d in declared) if c]
+    if not codes:
+        codes = [c for c in (currency_code(m, tld=page.country) for m in _CURRENCY_KEY.findall(text[:MAX_HTML])) if c]
+    if codes:
+        return max(set(codes), key=codes.count)
+    return country_currency(page.country)
+
+
+_AVAILABILITY_HINT = re.compile(r"availab|stock|inventory|lager|disponib|verf[uü]g|dost[eę]p|sklad|наличи|saatav|varast", re.I)
+_SHOWN_OUT = re.compile(
+    r"out of stock|sold out|currently unavailable|no longer available|not available|unavailable|temporarily out|"
+    r"ausverkauft|nicht verf[uü]gbar|nicht lieferbar|nicht auf lager|[ée]puis[ée]|rupture de stock|indisponible|"
+    r"plus disponible|esaurit[oa]|non disponibile|agotad[oa]|sin stock|no disponible|esgotad[oa]|indispon[ií]vel|"
+    r"sem estoque|uitverkocht|niet leverbaar|niet beschikbaar|niedost[eę]pn|wyprzedan|brak w magazynie|brak towaru|"
+    r"slut i lager|slutsåld|udsolgt|utsolgt|loppu varastosta|loppuunmyyty|ei saatavilla|vyprodáno|vypredan|"
+    r"nedostupn|není skladem|nie je skladom|нет в наличии|распродан|otsas|laos pole|nav pieejams|stoc epuizat|"
+    r"indisponibil|nincs raktáron|elfogyott|tükendi|stokta yok|在庫切れ|売り切れ|缺貨|缺货|售完|품절|אזל|غير متوفر|نفذ",
+    re.I)
+_SHOWN_IN = re.compile(r"in stock|available|auf lager|lieferbar|en stock|disponib|in magazzino|em estoque|na stanie|"
+                       r"dost[eę]pn|i lager|på lager|varastossa|skladem|skladom|в наличии|laos|pieejams|în stoc|"
+                       r"raktáron|stokta|在庫あり|有貨|有货|재고", re.I)
+
+
+def _shown_availability(doc: Any) -> str | None:
+    """In or out of stock, from the first element marked as the availability that says either."""
+    for value in doc.xpath("//*[@itemprop='availability']/@href|//*[@itemprop='availability']/@content"):
+        if state := _availability(value):
+            return state
+    for el in doc.xpath("//*[@class or @id or @data-testid]"):
+        if el.tag in ("script", "style", "option") or not _AVAILABILITY_HINT.search(_attr_text(el)):
+            continue
+        text = _el_text(el)
+        if not text or len(text) > 150:
+            continue
+        if _SHOWN_OUT.search(text):
+            return OUT_OF_STOCK
+        if _SHOWN_IN.search(text):
+            return IN_STOCK
+    return None
+
+
+_SKU_LABEL = re.compile(
+    r"(?:\bSKU|item number|item no\.?|article number|art\.?\s?-?\s?nr\.?|artikelnummer|artikel-nr\.?|product code|"
+    r"produktnummer|product id|item #|kód(?: produktu)?|код(?: товара)?|código|referencia|référence|réf\.|codice|"
+    r"numer katalogowy|produkta kods|tootekood|cod produs|numéro d'article|número de artículo|varenummer|tuotenumero)"
+    r"\s*[:#.]?\s*([A-Z0-9][\w\-/.]{2,30})", re.I)
+
+
+def _shown_sku(doc: Any) -> str | None:
+    """The shop's product code: an element marked ``itemprop="sku"``, else a labelled "SKU: …" text."""
+    for el in doc.xpath("//*[@itemprop='sku' or @itemprop='productID']"):
+        if value := (el.get("content") or _el_text(el)).strip():
+            return value[:64]
+    for el in doc.xpath("//dt|//th|//td|//span|//li|//p|//div[not(*)]"):
+        text = _el_text(el)
+        if len(text) > 80:
+            continue
+        if m := _SKU_LABEL.search(text):
+            return m.group(1).rstrip(".")
+    return None
+
+
+_URL_ID = (
+    re.compile(r"/(?:dp|gp/product|gp/aw/d)/([A-Z0-9]{10})(?:[/?]|$)"),  # an Amazon ASIN
+    re.compile(r"/itm/(?:[^/]+/)?(\d{9,15})(?:[/?]|$)"),  # an eBay item number
+    re.compile(r"[?&](?:sku|skuId|productId|product_id|itemId|item_id|pid)=([\w-]{4,40})", re.I),
+    re.compile(r"[-_/.]p?(\d{6,20})(?:\.html?|\.php|\.aspx?|/)?(?:[?#]|$)", re.I),
+)
+
+
+def _url_sku(url: str) -> str | None:
+    """A product id the URL carries (an ASIN, an eBay item number, ``?sku=``, a long trailing number)."""
+    for pattern in _URL_ID:
+        if m := pattern.search(url):
+            return m.group(1)
+    return None
+
+
 def _parse(text: str) -> Any:
     try:
         return lxml_html.document_fromstring(text)
@@ -376,9 +736,9 @@ def extract_listing(text: str, url: str, now: datetime | None = None) -> Extract
     except (ParserError, ValueError) as exc:
         log.info("unparseable HTML at %s: %s", url, exc)
         return into
-    _structured(text, doc, url, into)
-    # The seller context (join date, origin) is rarely in structured data: the page is read for it too.
-    if into.is_complete and into.currency and into.images and into.seller and into.seller_joined and into.ships_from:
-        return into
-    _visible(doc, url, into, now or datetime.now(timezone.utc))
+    page = _page(doc, url)
+    _structured(text, doc, url, into, page.shown, page.country)
+    # The visible page checks the structured price (a sale shown beside it) and tells what structured
+    # data rarely does: the seller's context, the availability, the product code.
+    _visible(doc, text, url, into, now or datetime.now(timezone.utc), page)
     return into

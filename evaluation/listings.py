@@ -72,7 +72,7 @@ def published_outputs() -> dict[str, dict[str, Prediction]]:
 
 def pages(split: str) -> Iterator[tuple[str, str]]:
     """``(page id, decoded HTML)`` of every page in ``split``, read from the committed archive."""
-    from crawlers.html_text import decode_html
+    from brandhound.html_text import decode_html
 
     with tarfile.open(corpus_dir(CORPUS) / "pages.tar.xz", "r:xz") as archive:
         for member in archive:
@@ -196,7 +196,7 @@ def brandhound_predictions(split: str) -> tuple[dict[str, Prediction], float]:
             "currency_iso": listing.currency,
             "sku": listing.sku,
             "availability": _availability(listing),
-            "price_source": getattr(listing, "price_source", None) or listing.extraction,
+            "price_source": listing.price_source,
         }
     costs.sort()
     return out, costs[len(costs) // 2] if costs else 0.0
