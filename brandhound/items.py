@@ -146,6 +146,9 @@ class Price:
     amount: float | None = spec("Price as a number in its currency.")
     currency: str | None = spec("ISO 4217 code, e.g. EUR.")
     raw: str | None = spec("Price text as shown on the page.", es=STORED_ONLY)
+    list_amount: float | None = spec("Price before a discount, when the page shows one beside the asked price.")
+    max_amount: float | None = spec("Upper end of a price range (variants priced apart, \"from 10 to 20\"); amount is the lower end.")
+    source: str | None = spec("Where the amount was read: jsonld, microdata, opengraph or html (the visible page).")
 
 
 @dataclass(kw_only=True)
@@ -342,6 +345,7 @@ class Listing(Item):
     product: Product = spec("Product facts claimed by the listing.", factory=Product)
     seller: Seller = spec("Who sells it.", factory=Seller)
     quantity: int | None = spec("Quantity available, if shown.")
+    availability: str | None = spec("in_stock or out_of_stock, as the page says; empty when it does not say.")
     images: list[Image] = spec("Listing images.", factory=list, es={"type": "nested"})
     extraction: str | None = spec("How the listing was extracted: jsonld, microdata, opengraph or html.")
     page_id: str | None = spec("Id of the Page document holding the evidence.")
