@@ -1,0 +1,129 @@
+"""Run the sandbox CT logs as a detached process: ``up``, ``down``, ``status``.
+
+Everything lives under ``home/sandbox/ct/``: the build, the pid file, the log, ``state.json`` and
+``log_list.json`` (the log list with the port filled in). ``up`` is idempotent: a running server
+with the same build is left alone; otherwise the build is made when missing or when its parameters
+changed, and ``python -m sandbox.ct.serve`` is started and polled until it answers, with a deadline.
+Certificates are issued by the sandbox web's CA when its build is there, else by a CA of their own.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sandbox.ct.build import DEFAULT_BENIGN, TRUTH_FILE, build
+from sandbox.processes import children, log_tail, read_pid, reap, runs_module
+from sandbox.web.fileio import read_json, write_json
+from sandbox.web.tls import CA_CERT
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
+SERVE_MODULE = "sandbox.ct.serve"
+DEFAULT_PORT = 8898
+
+
+class CtSandboxError(RuntimeError):
+    """The sandbox CT logs could not be started; the message says why."""
+
+
+def _paths(home: Path) -> dict[str, Path]:
+    base = Path(home) / "sandbox" / "ct"
+    return {"base": base, "dir": base / "build", "pid": base / "sandbox-ct.pid", "state": base / "state.json",
+            "log": base / "sandbox-ct.log", "log_list": base / "log_list.json"}
+
+
+def _health(port: int, build_dir: Path, timeout: float = 1.0) -> dict[str, Any] | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/_sandbox/health")
+        resp = conn.getresponse()
+        body = json.loads(resp.read() or b"{}")
+        return body if resp.status == 200 and body.get("dir") == str(build_dir) else None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+def status(home: Path) -> dict[str, Any]:
+    paths = _paths(home)
+    state = read_json(paths["state"])
+    pid = read_pid(paths["pid"])
+    alive = pid is not None and runs_module(pid, SERVE_MODULE)
+    running = alive and "port" in state and _health(state["port"], paths["dir"]) is not None
+    return {**state, "running": running, "pid": pid if alive else None}
+
+
+def up(home: Path, port: int = DEFAULT_PORT, profile_path: str | Path = DEFAULT_PROFILE, *, benign: int = DEFAULT_BENIGN,
+       seed: int = 1337, max_batch: int = 100, deadline_s: float = 60.0) -> dict[str, Any]:
+    """Build if needed, start the logs unless they run, and return their state (``log_list``, ``ground_truth``)."""
+    paths = _paths(home)
+    key = {"profile": str(Path(profile_path).resolve()), "seed": seed, "benign": benign, "max_batch": max_batch}
+    current = status(home)
+    if current["running"] and current.get("key") == key:
+        return current
+    if current["pid"] is not None:
+        down(home)
+    paths["base"].mkdir(parents=True, exist_ok=True)
+    build_key = {k: v for k, v in key.items() if k != "max_batch"}
+    if read_json(paths["base"] / "build_key.json") != build_key or not (paths["dir"] / TRUTH_FILE).exists():
+        web_ca = Path(home) / "sandbox" / "web"
+        build(paths["dir"], profile_path, seed=seed, benign=benign,
+              ca_dir=web_ca if (web_ca / CA_CERT).exists() else None)
+        write_json(paths["base"] / "build_key.json", build_key)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    with open(paths["log"], "ab") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", SERVE_MODULE, "--dir", str(paths["dir"]), "--port", str(port),
+             "--max-batch", str(max_batch)],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env,
+            start_new_session=True,
+        )
+    children[proc.pid] = proc
+    paths["pid"].write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + deadline_s
+    while _health(port, paths["dir"]) is None:
+        if proc.poll() is not None:
+            paths["pid"].unlink(missing_ok=True)
+            raise CtSandboxError(f"the sandbox CT server exited with status {proc.returncode}:\n{log_tail(paths['log'])}")
+        if time.monotonic() > deadline:
+            down(home)
+            raise CtSandboxError(f"the sandbox CT server did not answer on port {port} within {deadline_s:.0f} s:\n"
+                                 f"{log_tail(paths['log'])}")
+        time.sleep(0.05)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", "/log_list.json")
+    paths["log_list"].write_bytes(conn.getresponse().read())
+    conn.close()
+    write_json(paths["state"], {"pid": proc.pid, "port": port, "url": f"http://127.0.0.1:{port}/", "key": key,
+                                "log_list": str(paths["log_list"]), "ground_truth": str(paths["dir"] / TRUTH_FILE),
+                                "dir": str(paths["dir"]), "log": str(paths["log"])})
+    return status(home)
+
+
+def down(home: Path, deadline_s: float = 5.0) -> bool:
+    """Stop the server; True if one was running."""
+    paths = _paths(home)
+    pid = read_pid(paths["pid"])
+    if pid is None or not runs_module(pid, SERVE_MODULE):
+        paths["pid"].unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + deadline_s
+    while runs_module(pid, SERVE_MODULE) and time.monotonic() < deadline:
+        reap(pid)
+        time.sleep(0.05)
+    if runs_module(pid, SERVE_MODULE):
+        os.kill(pid, signal.SIGKILL)
+    reap(pid, wait=True)
+    paths["pid"].unlink(missing_ok=True)
+    return True
