@@ -460,9 +460,9 @@ class LeakScanner:
 
     def _holdback(self, buf: bytes, cut: int) -> int:
         """Where to end a block so that a private key or a stealer record at its end is not cut."""
-        for begin, end in ((b"-----BEGIN", b"-----END"), (b"PuTTY-User-Key-File-", b"Private-")):
+        for begin, ends in ((b"-----BEGIN", (b"-----END",)), (b"PuTTY-User-Key-File-", (b"Private-MAC", b"Private-Hash"))):
             start = buf.rfind(begin, max(0, cut - MAX_HOLDBACK), cut)
-            if start != -1 and buf.find(end, start, cut) == -1:
+            if start != -1 and all(buf.find(end, start, cut) == -1 for end in ends):
                 cut = buf.rfind(b"\n", 0, start) + 1
         # A run of URL:/USER:/PASS: lines touching the end of the block goes to the next block whole.
         for _ in range(12):
@@ -796,11 +796,13 @@ def _line_fields(text: str) -> list[tuple[str, str, int]]:
     out = []
     for a, b in spans:
         field = _stealer_field(text[a:b])
-        if field is None:
-            # A '|' inside a value (or no '|' at all): the line is one field or none.
-            field = _stealer_field(text) if len(spans) > 1 else None
-            return [field] if field else []
-        out.append((field[0], field[1], a + field[2]))
+        if field is not None:
+            out.append((field[0], field[1], a + field[2]))
+        elif out:  # a '|' inside a value: the value runs on to the next field
+            name, _, at = out[-1]
+            out[-1] = (name, text[at:b].rstrip(), at)
+        else:
+            return []
     return out
 
 

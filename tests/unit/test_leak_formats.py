@@ -1,0 +1,181 @@
+"""Leak scanner: the formats of real configuration files and stealer logs, and dumps that end without a newline."""
+
+from __future__ import annotations
+
+import pytest
+
+from brandhound.config import HmacKey
+from detectors.leak_scan import LeakScanner
+from detectors.secret_masking import keyed_hash
+
+KEY = HmacKey(key=b"format-key" * 4, id="test")
+H = lambda value: keyed_hash(value, KEY)  # noqa: E731
+RSA = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(["MIIEogIBAAKCAQEAjosMtDUqbE1/8zxZac1t8fkh2SxGuMXHk9yxni"] * 6) \
+    + "\n-----END RSA PRIVATE KEY-----"
+PPK = ("PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: k\nPublic-Lines: 2\nAAAAB3NzaC1yc2E\nAAAAB3NzaC1yc2E\n"
+       "Private-Lines: 2\nAAABAQCO+eW40w29\nV58mWLrNLgl\nPrivate-MAC: 6730c52e494d4aba1191485053ca6f47bb619d2b")
+STEALER = "URL: https://sso.orvellia.com/login\nUSER: aino.virtanen\nPASS: Talvi2024!"
+
+
+def scanner(**kwargs) -> LeakScanner:
+    return LeakScanner(KEY, corporate_domains=["orvellia.com"], other_cards=False, **kwargs)
+
+
+def hits(text: str | bytes, **kwargs):
+    return list(scanner(**kwargs).scan(text.encode() if isinstance(text, str) else text))
+
+
+def creds(text: str) -> list[tuple[str, str, str]]:
+    return [(h.user, h.secret.hmac, h.secret_type) for h in hits(text) if h.kind == "credential"]
+
+
+def secrets(text: str) -> list[tuple[str, str]]:
+    return [(h.secret_type, h.secret.hmac) for h in hits(text) if h.kind == "secret"]
+
+
+# --------------------------------------------------------------------------- the end of a dump
+
+
+@pytest.mark.parametrize("chunk_size", [7, 64, 1000, 1 << 20])
+@pytest.mark.parametrize(("tail", "kind"), [(RSA, "secret"), (PPK, "secret"), (STEALER, "credential")])
+def test_a_key_or_record_ending_the_dump_without_a_final_newline_is_found(tail, kind, chunk_size):
+    for head in ("", "noise line\n" * 40):
+        data = (head + tail).encode()
+        got = [h for h in hits(data, chunk_size=chunk_size, max_line=4096, overlap=512) if h.kind == kind]
+        assert len(got) == 1, (chunk_size, len(head))
+        assert got[0].line == head.count("\n") + (2 if kind == "credential" else 1)  # a record's line is its user's
+        assert got[0].end_line == head.count("\n") + tail.count("\n") + 1
+
+
+def test_a_configuration_record_ending_the_dump_is_read_with_its_last_line():
+    text = "IRC_HOST=irc.orvellia.com\nIRC_NICK=nick\n# Risk\nIRC_PASS=irc_pass"
+    assert creds(text) == [("nick", H("irc_pass"), "config_record")]
+
+
+# --------------------------------------------------------------------------- tokens and keys
+
+
+def test_tokens_named_by_their_setting_and_by_their_format():
+    text = "\n".join([
+        "export HOMEBREW_GITHUB_API_TOKEN='51e61afee2c2667123fc9ed160a0a20b330c8f74'",
+        'export MAILCHIMP_API_KEY="38c47f19e349153fa963bb3b3212fe8e-us11"',
+        '  "HEROKU_API_KEY": "7a2f9a4289e530bef6dbf31f4cbf63d5"',
+        "github.com:\n- user: octocat\n  oauth_token: \"7f9cc25de23d1a255720b0ae4551f4044d600f46\"",
+        "//registry.npmjs.org/:_authToken=26dfe8d8-889b-4380-92ff-9c3c6ea5d930",
+        "_auth = YWRtaW46YWRtaW4=",
+        '"auth": "X3Rva2VuOjEyMzQuMThqZjg0MWZrbDQw"',
+        "secret_key = yLryKGwcGc3ez9G8YAnjeYMQOc # s3cmd",
+        "  api_key: 3b6311afca5bd8aac647b316704e9c6d # tugboat",
+        "DO_TOKEN=dop_v1_" + "ab12" * 16,
+        "const npm = 'npm_" + "A1b2C3d4E5" * 3 + "abcdef'",
+        "key 0123456789abcdef0123456789abcdef-us7 in prose",
+    ])
+    assert secrets(text) == [
+        ("github_token", H("51e61afee2c2667123fc9ed160a0a20b330c8f74")),
+        ("mailchimp_api_key", H("38c47f19e349153fa963bb3b3212fe8e-us11")),
+        ("heroku_api_key", H("7a2f9a4289e530bef6dbf31f4cbf63d5")),
+        ("github_token", H("7f9cc25de23d1a255720b0ae4551f4044d600f46")),
+        ("npm_token", H("26dfe8d8-889b-4380-92ff-9c3c6ea5d930")),
+        ("registry_auth", H("YWRtaW46YWRtaW4=")),
+        ("registry_auth", H("X3Rva2VuOjEyMzQuMThqZjg0MWZrbDQw")),
+        ("aws_secret_access_key", H("yLryKGwcGc3ez9G8YAnjeYMQOc")),
+        ("api_token", H("3b6311afca5bd8aac647b316704e9c6d")),
+        ("digitalocean_token", H("dop_v1_" + "ab12" * 16)),
+        ("npm_token", H("npm_" + "A1b2C3d4E5" * 3 + "abcdef")),
+        ("mailchimp_api_key", H("0123456789abcdef0123456789abcdef-us7")),
+    ]
+
+
+def test_a_format_rule_wins_over_the_setting_name_at_the_same_value():
+    assert secrets("SLACK_API_TOKEN=xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx") == [
+        ("slack_token", H("xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx"))]
+
+
+@pytest.mark.parametrize("line", [
+    "S3_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY",              # a reference
+    "API_KEY=${{ secrets.API_KEY }}",
+    "api_key = 'your_api_key_here_please'",                     # a placeholder
+    "    _replace_token: AttributeEventToken",                  # a type annotation
+    '"Continuation-Token": URLSafeSerializer(request.app.state.secret_key).dumps(x)',  # a call
+    "if(typeof t.token==`string`)a.push({token:t.token+n.tokenPostfix})",  # code
+    "token = request.headers.get('X-Token')",
+    "_auth = notbase64atall!!",                                 # not user:password in base64
+    "secret_key = changeme",
+    "GITHUB_TOKEN=abc",                                         # too short
+])
+def test_what_only_looks_like_a_named_token_is_not_one(line):
+    assert secrets(line) == []
+
+
+def test_a_putty_key_is_one_secret_spanning_its_lines():
+    [hit] = [h for h in hits(PPK + "\n") if h.kind == "secret"]
+    assert hit.secret_type == "private_key" and (hit.line, hit.end_line) == (1, PPK.count("\n") + 1)
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def test_configuration_records_of_a_corporate_host_or_account():
+    ftp = '{\n    "protocol": "sftp",\n    "host": "files.orvellia.com",\n    "port": 22,\n    "user": "root",\n' \
+          '    "pass": "hunter22",\n    "promptForPass": false,\n    "passphrase": "swordfish"\n}'
+    env = "MAIL_HOST=smtp.mailbox-example.com\nMAIL_USERNAME=ops@orvellia.com\n# Risk\nMAIL_PASSWORD=Mailpass1234!\n\n" \
+          "DB_HOST=localhost\nDB_USERNAME=root\nDB_PASSWORD=admin123\n"
+    xml = '<Server>\n  <Host>ftp.orvellia.com</Host>\n  <User>deploy</User>\n  <Pass>ExamplePas123</Pass>\n</Server>\n' \
+          '<webServer><fileTransfer host="orvellia.com" port="21" password="dff9dfdf" username="root"/></webServer>'
+    netrc = "machine imap.orvellia.com login aino@orvellia.com password pass123\n" \
+            "machine mail.mailbox-example.com login x@mailbox-example.com password NotOurs1\n" \
+            "machine vpn.orvellia.com\n  login ville\n  password Dragon77\n"
+    assert creds(ftp) == [("root", H("hunter22"), "config_record"), ("root", H("swordfish"), "config_record")]
+    assert creds(env) == [("ops@orvellia.com", H("Mailpass1234!"), "config_record")]
+    assert creds(xml) == [("deploy", H("ExamplePas123"), "config_record"), ("root", H("dff9dfdf"), "config_record")]
+    assert creds(netrc) == [("aino@orvellia.com", H("pass123"), "config_record"),
+                            ("ville", H("Dragon77"), "config_record")]
+
+
+def test_a_record_of_another_host_next_to_a_corporate_one_is_not_taken():
+    text = "<Servers>\n<Host>ftp.orvellia.com</Host>\n<User>a</User>\n<Pass>Ours1234</Pass>\n" \
+           "<Host>localhost</Host>\n<User>b</User>\n<Pass>NotOurs99</Pass>\n</Servers>"
+    assert creds(text) == [("a", H("Ours1234"), "config_record")]
+    assert creds('email=dummy@orvellia.com\n_auth_type = legacy\nalways-auth=true\n') == []
+
+
+def test_url_user_info_with_an_e_mail_as_user_takes_the_password_up_to_the_host():
+    assert creds("https://ville@orvellia.com:password!#@498@github.com\n") == [
+        ("ville@orvellia.com", H("password!#@498"), "url_userinfo")]
+    assert creds("https://ville%40orvellia.com:p%40ss@git.example.net/repo.git\n") == [
+        ("ville@orvellia.com", H("p@ss"), "url_userinfo")]
+    assert creds("https://someone@mailbox-example.com:x@github.com\n") == []
+
+
+def test_code_literals_and_space_or_quote_separated_combo_lines():
+    text = "\n".join([
+        "    conn.login('username@orvellia.com', 'salesforcepassword', function(err, res) {",
+        '    argv = ("test.py", "invalid@orvellia.com", "-oep")',      # not a login call
+        "https://steamcommunity.com/login/home/ tomas.silva@orvellia.com 3kNsJ**B1B1zcW",
+        '"https://mail.orvellia.com/owa":oskar.haddad:eOxLM7Dc#D4',
+    ])
+    assert creds(text) == [
+        ("username@orvellia.com", H("salesforcepassword"), "code_literal"),
+        ("tomas.silva@orvellia.com", H("3kNsJ**B1B1zcW"), "url:login:password"),
+        ("oskar.haddad", H("eOxLM7Dc#D4"), "url:login:password"),
+    ]
+
+
+def test_stealer_fields_as_parsers_document_them():
+    text = "\n\n".join([
+        "URL: https://steam.example.net/ | USER: aino@orvellia.com | PASS: Pipe1234",
+        "Host: https://vpn.orvellia.com | Username: pekka | Password: a|b|c",
+        '["Edge" = "Profile 1"]\nHostname: https://jira.orvellia.com/\nUSER LOGIN: emil\nUSER PASSWORD: Meta5678',
+        "UR1: https://sso.orvellia.com\nU53RN4M3: lea\nP455W0RD: Leet9999",
+        "browser: Google Chrome\nprofile: Default\nurl: https://git.orvellia.com\nlogin: nora\npassword: Stealc11",
+        "username: jonas\npassword: Last2222\nwebsite: https://mail.orvellia.com/owa/",
+        "username: someone\npassword: NotOurs3\nwebsite: https://www.facebook.com/",
+    ])
+    assert creds(text) == [
+        ("aino@orvellia.com", H("Pipe1234"), "stealer_log"),
+        ("pekka", H("a|b|c"), "stealer_log"),
+        ("emil", H("Meta5678"), "stealer_log"),
+        ("lea", H("Leet9999"), "stealer_log"),
+        ("nora", H("Stealc11"), "stealer_log"),
+        ("jonas", H("Last2222"), "stealer_log"),
+    ]
