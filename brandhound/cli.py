@@ -219,7 +219,7 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_extract_listing(args: argparse.Namespace, settings: Settings) -> int:
-    from crawlers.html_text import decode_html
+    from brandhound.html_text import decode_html
     from crawlers.listing_extraction import extract_listing
 
     try:

@@ -18,7 +18,7 @@ signal adds to the score (``detectors.scoring``, a noisy-OR):
 - ``young_domain``: RDAP says the domain was registered less than 90 days ago;
 - ``recent_certificate`` / ``invalid_certificate``: TLS certificate facts when known;
 - ``html_similar_to_official`` / ``screenshot_similar_to_official``: the page's HTML or its
-  screenshot is a near copy of one of the brand's official pages (``detectors.site_similarity``;
+  screenshot is a near copy of one of the brand's official pages (``brandhound.page_fingerprint``;
   the evidence names the official page). A copy of the official site ties a page to the brand.
 
 The brand ties alone (name, products, logo) cannot reach the example threshold: press,
@@ -38,13 +38,14 @@ from lxml.etree import ParserError
 
 from brandhound.evidence import EvidenceStore
 from brandhound.items import File, Finding, Form, Site, Subject
+from brandhound.page_fingerprint import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint
 from brandhound.profile import BrandProfile
 from brandhound.urls import registered_domain, unicode_host
+from crawlers.paths import evidence_dir
 from detectors.brand_mentions import BrandMatcher
 from detectors.domain_similarity import DomainScore, DomainScorer
 from detectors.official_images import OfficialImages
 from detectors.scoring import Evidence, combine, explain
-from detectors.site_similarity import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def page_text(body: bytes | str | None) -> str:
     if not body:
         return ""
     if isinstance(body, bytes):
-        from crawlers.html_text import decode_html
+        from brandhound.html_text import decode_html
 
         body = decode_html(body)[0]
     try:
@@ -398,8 +399,6 @@ class SiteDetector:
         if file is None or not file.path or self.crawler is None:
             return None
         if self._evidence is None:
-            from pipelines.paths import evidence_dir
-
             self._evidence = EvidenceStore(evidence_dir(self.crawler.settings))
         try:
             return self._evidence.read(file)

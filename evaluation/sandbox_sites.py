@@ -16,13 +16,14 @@ from html import escape
 from urllib.parse import urlsplit
 
 from brandhound.items import Image, Site, Tls
+from brandhound.page_fingerprint import HtmlFingerprint, OfficialReferences
 from brandhound.urls import url_fields
 from crawlers.page_facts import page_facts
 from detectors.rdap import RdapClient
 from detectors.site_detector import SiteScore, SiteScorer, page_text
-from detectors.site_similarity import HtmlFingerprint, OfficialReferences
 from sandbox.web.routes import Request
 from sandbox.web.tls import VALIDITY_DAYS
+
 
 @dataclass
 class SandboxSiteResult:

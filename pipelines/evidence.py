@@ -6,15 +6,15 @@ import hashlib
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from twisted.internet.threads import deferToThread
 from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
 
 from brandhound.evidence import EvidenceStore
 from brandhound.items import File, Hash
 from crawlers.items import Capture
+from crawlers.paths import evidence_dir
 from pipelines import disk_full
 from pipelines.disk_full import is_disk_full
-from pipelines.paths import evidence_dir
 
 
 class EvidencePipeline:

@@ -43,7 +43,7 @@ from pipelines.disk_full import is_disk_full
 from detectors.brand_mentions import BrandMatcher
 from detectors.counterfeit_listing import listing_text
 from detectors.official_images import OfficialImages
-from pipelines.paths import evidence_dir
+from crawlers.paths import evidence_dir
 
 log = logging.getLogger(__name__)
 

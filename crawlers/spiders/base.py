@@ -12,7 +12,7 @@ from twisted.python.failure import Failure
 from brandhound.items import BrandRef, Crawl, Event, Page, utcnow
 from brandhound.profile import BrandProfile, load_profile
 from brandhound.urls import UrlError, url_fields
-from crawlers.html_text import decode_html
+from brandhound.html_text import decode_html
 
 
 def split_seeds(seeds: str | Iterable[str] | None) -> list[str]:

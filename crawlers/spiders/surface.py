@@ -25,14 +25,13 @@ import scrapy
 from scrapy.http import Response
 
 from brandhound.items import Image, Site
+from brandhound.page_fingerprint import OfficialReferences
 from brandhound.urls import registered_domain
 from crawlers.browser import capture_meta, screenshot_from
 from crawlers.items import Capture
 from crawlers.page_facts import page_facts
 from crawlers.spiders.base import BrandSpider
 from crawlers.tls_facts import tls_of
-from detectors.site_similarity import OfficialReferences
-
 
 ACCOUNT_LINK = re.compile(
     r"log-?in|sign-?in|account|verify|secure|checkout|payment|kirjaudu|tili|cuenta|entrar|conta|logowanie|konto", re.I)

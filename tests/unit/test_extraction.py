@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from brandhound.items import Tls
-from crawlers.html_text import decode_html
+from brandhound.html_text import decode_html
 from crawlers.listing_extraction import extract_listing, parse_joined
 from crawlers.page_facts import page_facts
 from crawlers.prices import parse_price

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from brandhound.config import HmacKey
 from brandhound.profile import load_profile
 from brandhound.urls import UrlError, canonicalize, registered_domain
-from crawlers.html_text import decode_html
+from brandhound.html_text import decode_html
 from crawlers.listing_extraction import MAX_HTML, extract_listing
 from crawlers.prices import parse_price
 from detectors.domain_similarity import DomainScorer

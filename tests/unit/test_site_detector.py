@@ -21,7 +21,7 @@ from crawlers.items import Capture
 from detectors.official_images import OfficialImages
 from detectors.rdap import Bootstrap, RdapClient, RdapError, RdapNotFound, parse_domain
 from detectors.site_detector import FAKE_STORE, PHISHING, SiteDetector, SiteScorer, page_text
-from detectors.site_similarity import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint
+from brandhound.page_fingerprint import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint
 from evaluation.sandbox import SandboxBuild, evaluate_sites
 from evaluation.sandbox_sites import (
     sandbox_official_references,
@@ -210,7 +210,7 @@ def test_look_alikes_carry_the_recent_certificates_the_sandbox_serves(results):
 
 def test_a_screenshot_like_the_official_one_is_a_signal(sandbox, images):
     """The fake's JavaScript shell renders to other HTML than the official storefront, but looks the same."""
-    from tests.unit.test_site_similarity import screenshot
+    from tests.unit.test_page_fingerprint import screenshot
 
     references = OfficialReferences()
     references.add("https://kestrava.com/", screenshot=screenshot())
@@ -322,7 +322,7 @@ def test_detector_hook_finds_and_fills_rdap(sandbox):
 
 
 def test_detector_hook_compares_captures_with_the_spiders_official_references(sandbox):
-    from tests.unit.test_site_similarity import screenshot
+    from tests.unit.test_page_fingerprint import screenshot
 
     class Spider:
         profile = PROFILE
@@ -541,7 +541,7 @@ def test_detector_hook_reads_the_html_and_screenshot_the_evidence_pipeline_store
     """The evidence pipeline runs first, stores the bytes and lets them go: the detector reads them back."""
     from brandhound.evidence import EvidenceStore
     from brandhound.items import Page
-    from tests.unit.test_site_similarity import screenshot
+    from tests.unit.test_page_fingerprint import screenshot
 
     class Spider:
         profile = PROFILE

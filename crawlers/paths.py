@@ -1,4 +1,4 @@
-"""Where pipelines keep files: a Scrapy setting wins over brandhound's configuration."""
+"""Where a crawl keeps its files: a Scrapy setting wins over brandhound's configuration."""
 
 from __future__ import annotations
 

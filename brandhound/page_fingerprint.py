@@ -29,6 +29,7 @@ from lxml import html as lxml_html
 from lxml.etree import ParserError
 from PIL import Image
 
+from brandhound.html_text import decode_html
 from brandhound.image_fingerprint import ImageRefused, fingerprint
 
 #: How much each feature family counts in the HTML similarity.
@@ -65,8 +66,6 @@ class HtmlFingerprint:
     def of(cls, html: str | bytes | None) -> HtmlFingerprint:
         """The fingerprint of ``html``; an empty one when it is not readable HTML."""
         if isinstance(html, bytes):
-            from crawlers.html_text import decode_html
-
             html = decode_html(html)[0]
         if not html or not html.strip():
             return cls()

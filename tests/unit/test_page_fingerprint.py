@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from detectors.site_similarity import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint, jaccard
+from brandhound.page_fingerprint import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint, jaccard
 
 STORE = """<!doctype html><html><head><title>Kestrava</title><style>body{{}}</style></head><body>
 <header class="site-header"><a href="/"><img src="/static/logo.png" alt="Kestrava"></a>
