@@ -449,3 +449,39 @@ class Takedown(Item):
 
 #: Every top-level item kind, in index order.
 ITEM_TYPES: tuple[type[Item], ...] = (Page, Listing, Site, Leak, Finding, Takedown)
+
+
+# --------------------------------------------------------------------------- discovery state
+
+
+@dataclass(kw_only=True)
+class CtClaim:
+    """A range of a CT log's entries one worker has taken to read."""
+
+    start: int = spec("First entry index of the range.")
+    end: int = spec("Index after the range's last entry.")
+    worker: str = spec("Who claimed it: host name and process id.")
+    claimed_at: datetime = spec("When (UTC); a claim older than the lease is taken over by another worker.",
+                                factory=utcnow)
+
+
+@dataclass(kw_only=True)
+class CtCursor(Item):
+    """How far discovery has read one certificate-transparency log: where a restart resumes.
+
+    Not an analyst's document, so not in :data:`ITEM_TYPES`: ``operations.discover`` creates its index
+    from this class with the same template machinery. Workers claim ranges with optimistic-concurrency
+    writes (``if_seq_no``/``if_primary_term``), so no two read the same entries.
+    """
+
+    INDEX: ClassVar[str] = "ct-cursors"
+
+    log_url: str = spec("The log's URL: RFC 6962 base URL or static-ct monitoring prefix.")
+    api: str = spec("rfc6962 or static.")
+    description: str | None = spec("The log's description from the log list.", es=TEXT)
+    next_index: int = spec("First entry index nobody has claimed yet: where the next read starts.", default=0)
+    tree_size: int | None = spec("The log's tree size when last looked at.")
+    claims: list[CtClaim] = spec("Ranges claimed and not finished yet.", factory=list)
+
+    def doc_id(self) -> str:
+        return stable_id(self.INDEX, self.log_url)
