@@ -448,6 +448,11 @@ class _Page:
     def shown(self) -> list[str]:
         return self.headings + self.titles
 
+    @property
+    def main_heading(self) -> str | None:
+        """The heading the document title agrees with most (the first one on a tie)."""
+        return max(self.headings, key=lambda h: _overlap(h, self.titles), default=None)
+
 
 #: Generic top-level domains that happen to be country codes: they say nothing of the shop's country.
 _GENERIC_CC = frozenset("io tv me ai fm ly to cc ws co gg".split())
@@ -499,11 +504,11 @@ def _title(doc: Any, page: _Page) -> str | None:
     return _without_site(page.titles[0], page.site) if page.titles else (page.headings[0] if page.headings else None)
 
 
-_OLD_PRICE = re.compile(r"(?<![a-z])(?:old|was|rrp|uvp|msrp|srp)(?![a-z])|before|list(?!ing)|regular|original|strike|"
+_OLD_PRICE = re.compile(r"(?<![a-z])(?:old|was|rrp|uvp|msrp|srp)(?![a-z])|before|list-?price|regular|original|strike|"
                         r"crossed|compare|previous|"
                         r"vorher|statt|ancien|barr|prezzo-?pieno|antes|tachad|przekre|dawn|instead", re.I)
 _NOT_MAIN = re.compile(r"related|recommend|similar|upsell|cross-?sell|carousel|slider|also|viewed|suggest|"
-                       r"sponsor|footer|header|nav|menu|cart|basket|minicart|shipping|delivery|installment|"
+                       r"sponsor|footer|header|nav|menu|mini-?cart|mini-?basket|shipping|delivery|installment|"
                        r"per-?unit|unit-?price|ratenzahlung|cuotas", re.I)
 _MONEY = re.compile(r"\d")
 
@@ -514,18 +519,18 @@ class _Shown:
     currency: str | None
     text: str
     old: bool
-    after_heading: bool
+    #: Elements between this price and the page's main heading (negative: before it).
+    distance: int
 
 
 def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
     """Prices the page shows in elements marked as prices, in document order, each marked as an old
     (struck-through, "was") price or not; prices inside recommendations, carts or menus are left out."""
-    heading = next((h for h in doc.xpath("//h1") if _spaced_text(h) in page.headings[:1]), None)
-    seen_heading = heading is None
+    heading = next((h for h in doc.xpath("//h1") if _spaced_text(h) == page.main_heading), None)
+    elements = list(doc.iter())
+    at = elements.index(heading) if heading is not None else 0
     out: list[_Shown] = []
-    for el in doc.iter():
-        if el is heading:
-            seen_heading = True
+    for position, el in enumerate(elements):
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "option", "select", "head"):
             continue
         attrs = _attr_text(el)
@@ -542,7 +547,7 @@ def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
             continue
         old = any(a.tag in ("del", "s", "strike") or _OLD_PRICE.search(_attr_text(a)) for a in chain[:3]) or \
             "line-through" in (el.get("style") or "")
-        out.append(_Shown(amount, currency, _el_text(el)[:100] or raw[:100], old, seen_heading))
+        out.append(_Shown(amount, currency, _el_text(el)[:100] or raw[:100], old, position - at))
     return out
 
 
@@ -550,11 +555,12 @@ def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> 
     """The price from what the page shows when structured data gave none; a sale price over the
     structured one when the page shows the structured price struck through beside a lower one."""
     current = [s for s in shown if not s.old]
-    main = [s for s in current if s.after_heading] or current
     if into.price is None:
-        if not main:
+        if not current:
             return
-        chosen = main[0]
+        # The product's price is shown next to its name; one above the name counts as twice as far
+        # (breadcrumbs, banners and mini-carts come before it).
+        chosen = min(current, key=lambda s: s.distance if s.distance >= 0 else -2 * s.distance)
         into.price, into.price_source, into.price_text = chosen.amount, "html", chosen.text
         into.currency = into.currency or chosen.currency
         olds = [s.amount for s in shown if s.old and s.amount > chosen.amount]
@@ -562,7 +568,9 @@ def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> 
         if into.extraction is None:
             into.extraction = "html"
         return
-    struck = next((i for i, s in enumerate(shown) if s.old and abs(s.amount - into.price) < 0.005), None)
+    # The struck-through price nearest the product's name is the product's (related items show theirs).
+    struck = min((i for i, s in enumerate(shown) if s.old and abs(s.amount - into.price) < 0.005),
+                 key=lambda i: abs(shown[i].distance), default=None)
     if struck is not None:
         # The sale price is the one shown right after the struck-through one, in the same price block.
         lower = [s for s in shown[struck + 1:struck + 4]
