@@ -38,8 +38,10 @@ class ImageFacts:
         return Image.MIME.get(self.format or "")
 
 
-def fingerprint(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFacts:
-    """Dimensions and 64-bit pHash/dHash of an encoded image."""
+def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, int, int, str | None]:
+    """The image as RGB at most 512 px a side, its full width and height and its format; a
+    transparent image is flattened on white, as a page shows it (dropping the alpha channel
+    would put whatever colour the transparent pixels hold, often black, in its place)."""
     if not data:
         raise ImageRefused("empty file")
     try:
@@ -58,9 +60,26 @@ def fingerprint(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFa
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRefused(f"not a readable image: {exc}") from None
     fmt = img.format
-    if img.mode not in ("RGB", "L"):
-        img = img.convert("RGBA").convert("RGB") if "A" in img.mode or img.mode == "P" else img.convert("RGB")
+    img = flatten(img)
     img.thumbnail(_WORK_SIZE)
+    return img, width, height, fmt
+
+
+def flatten(img: Image.Image) -> Image.Image:
+    """RGB (or L) pixels; transparency composited on white."""
+    if img.mode in ("RGB", "L"):
+        return img
+    if "A" in img.mode or img.mode == "P" and "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return img.convert("RGB")
+
+
+def fingerprint(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageFacts:
+    """Dimensions and 64-bit pHash/dHash of an encoded image."""
+    img, width, height, fmt = decode(data, max_pixels=max_pixels)
     return ImageFacts(
         width=width,
         height=height,

@@ -1,19 +1,37 @@
-"""The brand's official product photos and logos, as perceptual hashes to match against.
+"""The brand's official product photos and logos, matched in two stages: perceptual hashes, then local features.
 
-Counterfeiters reuse the official photos, resized, recompressed, cropped a little, colour
-shifted, watermarked or mirrored. pHash (DCT of a 32x32 grey image) survives resizing,
-recompression, colour shifts and most watermarks, but not a mirror nor a crop of more than a
-few percent: so each official image is kept as the hashes of its mirror image and of a grid of
-crops (up to 15% off each side), and a listing photo matches when it is near any of them. A near-uniform
-image (a blank placeholder, a single colour) has a degenerate hash that would "match" every
-other blank image: such hashes are never matched.
+Counterfeiters reuse the official photos, resized, recompressed, cropped, colour shifted,
+watermarked, mirrored, rotated, padded to a square or pasted into a collage or a screenshot.
+
+Stage 1, hashes: pHash (DCT of a 32x32 grey image) survives resizing, recompression, colour
+shifts and most watermarks, but not a mirror, a rotation nor a crop of more than a few percent:
+so each official image is kept as the hashes of its mirror image, of its quarter turns and of a
+grid of crops (up to 12% off each side), and a listing photo matches when it is near any of them.
+A near-uniform image (a blank placeholder, a single colour) has a degenerate hash that would
+"match" every other blank image: such hashes are never matched. Only a hash match within
+``CONFIDENT_DISTANCE`` bits is taken on its own: further out (up to ``MATCH_DISTANCE``) unrelated
+photos do come that near by chance, so the match must be confirmed by stage 2.
+
+Stage 2, local features (``detectors.local_features``): ORB corners of every official image (and
+of its mirror) matched in the copy and verified with a RANSAC similarity transform. It finds what
+no whole-image hash can (crops of 30%, rotations by a few degrees, padding, the photo inside a
+collage or page) and it confirms the uncertain hash matches. It runs only on images that stage 1
+did not settle, when the matcher is given the image itself (:meth:`OfficialImages.match_image`);
+:meth:`OfficialImages.match` is stage 1 alone, for callers that only have a stored pHash.
+
+Building the index (about 170 hashes and two ORB descriptions per official image) takes a while
+for a large catalogue, so it is cached on disk, keyed by the files' contents and this code's
+version (see :func:`default_cache_dir`); a changed photo or a new version builds it again.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import itertools
+import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,25 +39,40 @@ import imagehash
 import numpy as np
 from PIL import Image, ImageOps
 
+from brandhound.image_fingerprint import DEFAULT_MAX_PIXELS, ImageRefused, decode, flatten
 from brandhound.profile import BrandProfile
+from detectors import local_features
+from detectors.local_features import LocalIndex
 
-#: Hamming distance (of 64 bits) up to which two pHashes are the same photo.
+log = logging.getLogger(__name__)
+
+#: Hamming distance (of 64 bits) up to which two pHashes may be the same photo.
 MATCH_DISTANCE = 10
+#: Up to this distance a pHash match stands without local-feature confirmation.
+CONFIDENT_DISTANCE = 6
 #: A pHash with fewer set (or unset) bits than this comes from a near-uniform image.
 MIN_BITS = 8
 #: Shares of the width or height cut from each side for the crop variants.
 CROP_STEPS = (0.0, 0.06, 0.12)
+#: Quarter turns hashed (uncropped, plain and mirrored): listings rotate photos by 90/180/270.
+QUARTER_TURNS = (90, 180, 270)
+#: Bumped whenever what the cached index holds, or how it is computed, changes.
+INDEX_VERSION = "2"
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+_TURN = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
 
 def _variants(img: Image.Image):
-    """(image, mirrored) for the photo and its mirror, each under every crop of the grid."""
+    """(image, mirrored, rotation) for the photo and its mirror, each under every crop of the
+    grid, and each turned by every quarter turn."""
     w, h = img.size
     for mirrored, base in ((False, img), (True, ImageOps.mirror(img))):
         for left, top, right, bottom in itertools.product(CROP_STEPS, repeat=4):
             box = (round(w * left), round(h * top), round(w * (1 - right)), round(h * (1 - bottom)))
-            yield (base.crop(box) if box != (0, 0, w, h) else base), mirrored
+            yield (base.crop(box) if box != (0, 0, w, h) else base), mirrored, 0
+        for turn in QUARTER_TURNS:
+            yield base.transpose(_TURN[turn]), mirrored, turn
 
 
 def is_degenerate(hash_hex: str) -> bool:
@@ -53,50 +86,190 @@ class ImageMatch:
     official: str
     #: The product's SKU, or None for a logo.
     sku: str | None
-    distance: int
+    #: pHash distance to the nearest variant of the official image (None when only stage 2 found it).
+    distance: int | None
     mirrored: bool
+    #: ``hash`` (a confident pHash match), ``hash+local`` (a pHash match confirmed by local
+    #: features) or ``local`` (found by local features alone).
+    stage: str = "hash"
+    #: Local-feature matches that agree on one similarity transform (stages with ``local``).
+    inliers: int | None = None
+    #: Rotation of the copy against the official image, in degrees (a quarter turn for a hash
+    #: match on a turned variant; the estimated angle for a local-feature match).
+    rotation: float = 0
+    #: Scale of the official image in the copy (local-feature matches): 0.4 for a photo shown at
+    #: 40% of its size, as inside a collage or a page.
+    scale: float | None = None
+
+    @property
+    def explanation(self) -> str:
+        parts = [f"{'a mirror image of ' if self.mirrored else ''}{self.official}"]
+        if self.distance is not None:
+            parts.append(f"pHash {self.distance}/64 bits away")
+        if self.inliers is not None:
+            parts.append(f"{self.inliers} keypoints agree on one transform (scale {self.scale}, rotation {self.rotation} deg)")
+        return f"{self.stage} match: " + ", ".join(parts)
+
+
+def default_cache_dir() -> Path | None:
+    """Where the built index is kept: ``$BRANDHOUND_HOME/cache`` when set, else
+    ``$XDG_CACHE_HOME/brandhound`` (``~/.cache/brandhound``); ``BRANDHOUND_IMAGE_INDEX_CACHE=off`` disables it."""
+    if os.environ.get("BRANDHOUND_IMAGE_INDEX_CACHE", "").lower() in ("0", "off", "no", "false"):
+        return None
+    if os.environ.get("BRANDHOUND_HOME"):
+        return Path(os.environ["BRANDHOUND_HOME"]) / "cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brandhound"
 
 
 class OfficialImages:
-    def __init__(self, entries: list[tuple[str, str | None, imagehash.ImageHash, bool]]):
+    def __init__(self, entries: list[tuple[str, str | None, str, bool]], rotations: list[int] | None = None,
+                 local: LocalIndex | None = None, local_owners: list[tuple[str, str | None, bool]] | None = None):
+        #: (file name, SKU, pHash hex, mirrored) of every hashed variant.
         self.entries = entries
+        self.rotations = rotations if rotations is not None else [0] * len(entries)
         self._bits = np.array([int(str(e[2]), 16) for e in entries], dtype=np.uint64)
+        self.local = local
+        #: (file name, SKU, mirrored) of each image described in ``local``.
+        self.local_owners = local_owners or []
+        self._owner_rows: dict[tuple[str, bool], int] = {(n, m): i for i, (n, _, m) in enumerate(self.local_owners)}
 
     @classmethod
-    def from_profile(cls, profile: BrandProfile) -> OfficialImages:
-        """Hashes of every product image and logo (the profile has resolved and checked their paths).
-        Made once per set of files and shared: the image pipeline and the detectors of a crawl
-        all need them, and hashing every crop variant takes about a second."""
+    def from_profile(cls, profile: BrandProfile, *, cache_dir: Path | None | str = "default") -> OfficialImages:
+        """Hashes and local features of every product image and logo (the profile has resolved and
+        checked their paths). Made once per set of files and shared in the process (the image
+        pipeline and the detectors of a crawl all need them), and cached on disk between processes."""
         files = tuple((str(path), p.sku) for p in profile.products for path in p.images) + \
             tuple((str(path), None) for path in profile.logos)
-        # The files' modification times are part of the key: a changed photo is hashed again.
-        return cls._for_files(files, tuple(Path(path).stat().st_mtime_ns for path, _ in files))
+        digests = tuple(_file_digest(path) for path, _ in files)
+        directory = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
+        return cls._for_files(files, digests, directory)
 
     @classmethod
     @functools.lru_cache(maxsize=8)
-    def _for_files(cls, files: tuple[tuple[str, str | None], ...], _mtimes: tuple[int, ...]) -> OfficialImages:
-        entries: list[tuple[str, str | None, imagehash.ImageHash, bool]] = []
+    def _for_files(cls, files: tuple[tuple[str, str | None], ...], digests: tuple[str, ...],
+                   cache_dir: Path | None) -> OfficialImages:
+        key = hashlib.sha256(repr((INDEX_VERSION, _parameters(), [(Path(p).name, sku) for p, sku in files],
+                                   digests)).encode()).hexdigest()[:32]
+        cache_file = cache_dir / f"official-images-{key}.npz" if cache_dir else None
+        if cache_file is not None and cache_file.is_file():
+            try:
+                return cls._load(cache_file)
+            except (OSError, ValueError, KeyError) as exc:  # a torn or foreign file: build again
+                log.warning("official image index cache %s unreadable (%s): building it again", cache_file, exc)
+        built = cls._build(files)
+        if cache_file is not None:
+            built._save(cache_file)
+        return built
+
+    @classmethod
+    def _build(cls, files: tuple[tuple[str, str | None], ...]) -> OfficialImages:
+        entries: list[tuple[str, str | None, str, bool]] = []
+        rotations: list[int] = []
+        described: list[local_features.Features] = []
+        owners: list[tuple[str, str | None, bool]] = []
         for path, sku in files:
+            name = Path(path).name
             with Image.open(path) as img:
-                rgb = img.convert("RGB")
-                rgb.thumbnail((512, 512))  # pHash looks at 32x32: cropping a small copy gives the same hashes
-                for variant, mirrored in _variants(rgb):
-                    entries.append((Path(path).name, sku, imagehash.phash(variant), mirrored))
-        return cls(entries)
+                rgb = flatten(img).convert("RGB")
+            rgb.thumbnail((512, 512))  # pHash looks at 32x32: cropping a small copy gives the same hashes
+            for variant, mirrored, turn in _variants(rgb):
+                entries.append((name, sku, str(imagehash.phash(variant)), mirrored))
+                rotations.append(turn)
+            for mirrored, base in ((False, rgb), (True, ImageOps.mirror(rgb))):
+                described.append(local_features.describe(base))
+                owners.append((name, sku, mirrored))
+        return cls(entries, rotations, LocalIndex(described), owners)
+
+    def _save(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            local = self.local or LocalIndex([])
+            np.savez(tmp, names=np.array([e[0] for e in self.entries], dtype=str),
+                     skus=np.array(["" if e[1] is None else "\0" + e[1] for e in self.entries], dtype=str),
+                     hashes=np.array([e[2] for e in self.entries], dtype=str),
+                     mirrored=np.array([e[3] for e in self.entries], dtype=bool),
+                     rotations=np.array(self.rotations, dtype=np.int16),
+                     owner_names=np.array([o[0] for o in self.local_owners], dtype=str),
+                     owner_skus=np.array(["" if o[1] is None else "\0" + o[1] for o in self.local_owners], dtype=str),
+                     owner_mirrored=np.array([o[2] for o in self.local_owners], dtype=bool),
+                     points=local.points, descriptors=local.descriptors, owners=local.owners)
+            os.replace(tmp, path)  # readers see the whole file or none
+        except OSError as exc:  # a read-only or full disk costs a rebuild next time, never the run
+            log.warning("official image index not cached in %s: %s", path.parent, exc)
+
+    @classmethod
+    def _load(cls, path: Path) -> OfficialImages:
+        with np.load(path, allow_pickle=False) as z:
+            def sku(s: str) -> str | None:
+                return s[1:] if s else None
+            entries = [(n, sku(s), h, bool(m)) for n, s, h, m in
+                       zip(z["names"].tolist(), z["skus"].tolist(), z["hashes"].tolist(), z["mirrored"].tolist())]
+            owners = [(n, sku(s), bool(m)) for n, s, m in
+                      zip(z["owner_names"].tolist(), z["owner_skus"].tolist(), z["owner_mirrored"].tolist())]
+            local = LocalIndex.from_arrays(z["points"], z["descriptors"], z["owners"], len(owners))
+            return cls(entries, z["rotations"].tolist(), local, owners)
 
     @staticmethod
     def hash_of(data: bytes) -> str:
         with Image.open(io.BytesIO(data)) as img:
-            return str(imagehash.phash(img.convert("RGB")))
+            return str(imagehash.phash(flatten(img).convert("RGB")))
 
-    def match(self, phash_hex: str | None, max_distance: int = MATCH_DISTANCE) -> ImageMatch | None:
-        """The nearest official image (any variant) within ``max_distance`` bits, or None."""
+    def _nearest(self, phash_hex: str | None) -> tuple[int, int] | None:
         if not phash_hex or is_degenerate(phash_hex) or not self.entries:
             return None
         x = self._bits ^ np.uint64(int(phash_hex, 16))
         distances = _POPCOUNT[x.view(np.uint8)].reshape(-1, 8).sum(axis=1)
         i = int(distances.argmin())
-        if distances[i] > max_distance:
-            return None
+        return i, int(distances[i])
+
+    def _hash_match(self, i: int, distance: int, stage: str = "hash", verified=None) -> ImageMatch:
         name, sku, _, mirrored = self.entries[i]
-        return ImageMatch(name, sku, int(distances[i]), mirrored)
+        if verified is None:
+            return ImageMatch(name, sku, distance, mirrored, stage, rotation=self.rotations[i])
+        return ImageMatch(name, sku, distance, mirrored, stage, verified.inliers, verified.rotation, verified.scale)
+
+    def match(self, phash_hex: str | None, max_distance: int = MATCH_DISTANCE) -> ImageMatch | None:
+        """Stage 1 alone: the nearest official image (any variant) within ``max_distance`` bits, or None."""
+        nearest = self._nearest(phash_hex)
+        if nearest is None or nearest[1] > max_distance:
+            return None
+        return self._hash_match(*nearest)
+
+    def match_image(self, image: bytes | Image.Image, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageMatch | None:
+        """Both stages on an image (encoded bytes, or a decoded image): a confident pHash match,
+        else the official image its local features verify (the hash candidate first), or None.
+        Raises ImageRefused for bytes that are not an image we will decode."""
+        img = decode(image, max_pixels=max_pixels)[0] if isinstance(image, bytes) else flatten(image)
+        nearest = self._nearest(str(imagehash.phash(img)))
+        if nearest is not None and nearest[1] <= CONFIDENT_DISTANCE:
+            return self._hash_match(*nearest)
+        if self.local is None or not self.local_owners:
+            return None
+        query = local_features.describe(img)
+        if nearest is not None and nearest[1] <= MATCH_DISTANCE:
+            i, distance = nearest
+            name, _, mirrored = self.entries[i][0], None, self.entries[i][3]
+            row = self._owner_rows.get((name, mirrored))
+            verified = self.local.search(query, only={row}) if row is not None else None
+            if verified is not None:
+                return self._hash_match(i, distance, "hash+local", verified)
+        verified = self.local.search(query)
+        if verified is None:
+            return None
+        name, sku, mirrored = self.local_owners[verified.owner]
+        return ImageMatch(name, sku, None, mirrored, "local", verified.inliers, verified.rotation, verified.scale)
+
+
+def _file_digest(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _parameters() -> tuple:
+    """What the built index depends on besides the files (a change rebuilds the cache)."""
+    lf = local_features
+    return (CROP_STEPS, QUARTER_TURNS, lf.WORK_SIDE, lf.MIN_SIDE, lf.N_FEATURES, imagehash.__version__)
+
+
+__all__ = ["CONFIDENT_DISTANCE", "ImageMatch", "ImageRefused", "MATCH_DISTANCE", "OfficialImages", "is_degenerate"]
