@@ -451,7 +451,8 @@ class _Page:
     @property
     def main_heading(self) -> str | None:
         """The heading the document title agrees with most (the first one on a tie)."""
-        return max(self.headings, key=lambda h: _overlap(h, self.titles), default=None)
+        # On a tie the longer heading: "Health services" above the product's own long name.
+        return max(self.headings, key=lambda h: (_overlap(h, self.titles), len(_WORDS.findall(h))), default=None)
 
 
 #: Generic top-level domains that happen to be country codes: they say nothing of the shop's country.
@@ -491,13 +492,13 @@ def _title(doc: Any, page: _Page) -> str | None:
     """The product's name from the visible page: the main heading that the document title agrees
     with (a cart pop-up's or a menu's heading comes first on some shops), else a heading marked as
     the title, else the document title without the shop's name."""
-    ranked = sorted(page.headings, key=lambda h: -_overlap(h, page.titles))
-    if ranked and (not page.titles or _overlap(ranked[0], page.titles) >= 0.5):
-        return ranked[0]
+    heading = page.main_heading
+    if heading and (not page.titles or _overlap(heading, page.titles) >= 0.5):
+        return heading
     titled = _without_site(page.titles[0], page.site) if page.titles else ""
-    if ranked and len(_WORDS.findall(ranked[0])) >= len(_WORDS.findall(titled)):
-        # No heading agrees with a document title that says less than the heading ("Myydään | Tori").
-        return ranked[0]
+    if heading and (_overlap(heading, page.titles) > 0 or len(_WORDS.findall(titled)) < 3):
+        # No heading agrees with a document title that says next to nothing ("Myydään | Tori").
+        return heading
     named = [el for el in doc.xpath("//h2|//h3|//*[@itemprop='name']") if _TITLE_HINT.search(_attr_text(el))]
     if named and (title := _spaced_text(named[0])):
         return title
@@ -584,6 +585,10 @@ def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> 
 def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: datetime, page: _Page) -> None:
     if not into.title:
         _fill(into, {"title": _title(doc, page)}, "html")
+    elif (heading := page.main_heading) and _overlap(into.title, [heading]) == 1 and \
+            len(_WORDS.findall(heading)) > len(_WORDS.findall(into.title)):
+        # Structured data often shortens the name the page shows ("OFLEKI" under "Tommy Jeans OFLEKI").
+        into.title = heading
     shown = _shown_prices(doc, page)
     _visible_price(into, shown, page)
     if into.price is not None and into.currency is None:
@@ -665,13 +670,31 @@ _SHOWN_IN = re.compile(r"in stock|available|auf lager|lieferbar|en stock|disponi
                        r"raktáron|stokta|在庫あり|有貨|有货|재고", re.I)
 
 
+_STATE_TEMPLATE = re.compile(r"unavailab|out-?of-?stock|sold-?out|not-?available|oos", re.I)
+_HIDDEN_CLASS = re.compile(r"(?<![\w-])(?:hidden|hide|d-none|a-hidden|is-hidden|invisible|visually-hidden)(?![\w-])", re.I)
+
+
+def _hidden(el: Any) -> bool:
+    """Whether the element or a near ancestor is hidden by its markup (not by a style sheet we do not read)."""
+    for node in [el, *el.iterancestors()][:4]:
+        style = (node.get("style") or "").replace(" ", "").lower()
+        if node.get("hidden") is not None or "display:none" in style or _HIDDEN_CLASS.search(node.get("class") or ""):
+            return True
+    return False
+
+
 def _shown_availability(doc: Any) -> str | None:
     """In or out of stock, from the first element marked as the availability that says either."""
     for value in doc.xpath("//*[@itemprop='availability']/@href|//*[@itemprop='availability']/@content"):
         if state := _availability(value):
             return state
     for el in doc.xpath("//*[@class or @id or @data-testid]"):
-        if el.tag in ("script", "style", "option") or not _AVAILABILITY_HINT.search(_attr_text(el)):
+        attrs = _attr_text(el)
+        if el.tag in ("script", "style", "option") or not _AVAILABILITY_HINT.search(attrs):
+            continue
+        if _STATE_TEMPLATE.search(attrs) or _hidden(el):
+            # "unavailable-label", "variationUnavailable": a message kept in the page for when the
+            # item (or a variant's photo) is unavailable, usually hidden; it says nothing yet.
             continue
         text = _el_text(el)
         if not text or len(text) > 150:
