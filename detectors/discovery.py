@@ -1,0 +1,135 @@
+"""Discovery: host names seen as they appear (in certificate-transparency logs, in newly-registered-domain
+lists) scored against every protected brand at once; the flagged ones become candidate sites.
+
+Each name is scored against every brand profile (:func:`brand_scorer`); a name at or above a brand's
+threshold becomes a :class:`~brandhound.items.Site` candidate (``https://<name>/``, what the surface
+crawl captures next) and a ``lookalike_domain`` :class:`~brandhound.items.Finding` naming the brand
+(the best-scoring one, when several brands match), with the domain signals and one ``discovered_in``
+signal of weight 0 telling where it was seen: the certificate's issuer, validity, the log and the
+index, or the list it was in. A leading ``www.`` is dropped (it is the same site); a name seen
+again in the same batch is one candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Sequence
+
+from brandhound.items import BrandRef, Crawl, Event, Finding, Indicator, Signal, Site, Subject, Threat, Tls
+from brandhound.profile import DetectionProfile
+from brandhound.urls import url_fields
+from detectors.domain_similarity import DomainScore, DomainScorer
+from detectors.scoring import explain
+
+KIND = "lookalike_domain"
+CT, NRD = "ct", "nrd"
+
+#: ``score(names) -> per name, per profile (in profile order), its DomainScore``.
+BrandScorer = Callable[[Sequence[str]], list[list[DomainScore]]]
+
+
+def brand_scorer(profiles: Sequence[DetectionProfile]) -> BrandScorer:
+    """Scores names against every profile: the one place to switch to a multi-brand scorer."""
+    scorers = [DomainScorer.from_profile(p) for p in profiles]
+
+    def score(names: Sequence[str]) -> list[list[DomainScore]]:
+        per_brand = [s.score_many(list(names)) for s in scorers]
+        return [list(row) for row in zip(*per_brand)] if per_brand else [[] for _ in names]
+
+    return score
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A host name and where it was seen."""
+
+    name: str
+    source: str                             # CT or NRD
+    log: str | None = None                  # CT: the log's URL
+    index: int | None = None                # CT: the entry's index in it
+    logged_at: datetime | None = None       # CT: when the log took it; NRD: when the list was read
+    issuer: str | None = None
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    precert: bool = False
+    list_source: str | None = None          # NRD: the file or URL
+
+    def evidence(self) -> str:
+        if self.source == NRD:
+            return f"{self.name} is in the newly registered domains list {self.list_source}"
+        what = "precertificate" if self.precert else "certificate"
+        when = f", valid from {self.not_before:%Y-%m-%d %H:%M} UTC" if self.not_before else ""
+        logged = f" on {self.logged_at:%Y-%m-%d %H:%M} UTC" if self.logged_at else ""
+        return (f"a {what} for {self.name} issued by {self.issuer or 'an unknown issuer'}{when} was logged{logged} "
+                f"in the CT log {self.log} at index {self.index}")
+
+
+@dataclass
+class Discovery:
+    """A flagged name: the candidate site, its finding and the brand it imitates."""
+
+    sighting: Sighting
+    brand: DetectionProfile
+    score: DomainScore
+    site: Site
+    finding: Finding
+
+
+def site_name(name: str) -> str:
+    """The host a name stands for: ``www.`` dropped (the same site), lower case."""
+    name = name.lower().rstrip(".")
+    return name[4:] if name.startswith("www.") and name.count(".") >= 2 else name
+
+
+class Discoverer:
+    """Scores sightings against every brand; build once per run with the brand profiles."""
+
+    def __init__(self, profiles: Sequence[DetectionProfile], *, job_id: str | None = None,
+                 scorer: BrandScorer | None = None):
+        if not profiles:
+            raise ValueError("discovery needs at least one brand profile")
+        self.profiles = list(profiles)
+        self.job_id = job_id
+        self.score = scorer or brand_scorer(self.profiles)
+        self.scored = 0  # names scored so far (each against every brand)
+
+    def discover(self, sightings: Iterable[Sighting], now: datetime | None = None) -> list[Discovery]:
+        """The flagged sightings, one per distinct name of this batch, best brand first."""
+        first: dict[str, Sighting] = {}
+        for s in sightings:
+            first.setdefault(site_name(s.name), s)
+        names = list(first)
+        if not names:
+            return []
+        self.scored += len(names)
+        now = now or datetime.now(timezone.utc)
+        out = []
+        for name, scores in zip(names, self.score(names)):
+            best = max(((s, p) for s, p in zip(scores, self.profiles) if s.score >= p.threshold),
+                       key=lambda sp: sp[0].score, default=None)
+            if best is not None:
+                out.append(self._discovery(first[name], name, best[0], best[1], now))
+        return out
+
+    def _discovery(self, sighting: Sighting, name: str, score: DomainScore, profile: DetectionProfile,
+                   now: datetime) -> Discovery:
+        brand = BrandRef(id=profile.id, name=profile.name)
+        crawl = Crawl(source_type=sighting.source, job_id=self.job_id, fetched_at=sighting.logged_at or now)
+        dataset = f"discover.{sighting.source}"
+        tls = (Tls(issuer=sighting.issuer, not_before=sighting.not_before, not_after=sighting.not_after)
+               if sighting.source == CT else None)
+        site = Site(event=Event(created=now, dataset=dataset), brand=brand, url=url_fields(f"https://{name}/"),
+                    crawl=crawl, tls=tls)
+        seen = Signal(name="discovered_in", value=sighting.log or sighting.list_source, weight=0.0,
+                      contribution=0.0, evidence=sighting.evidence())
+        signals = [*score.signals, seen]
+        imitates = f" (imitates {score.matched_official})" if score.matched_official else ""
+        finding = Finding(
+            event=Event(created=now, dataset=dataset), brand=brand, kind=KIND, score=score.score,
+            threshold=profile.threshold, verdict="flagged", signals=signals,
+            explanation=f"{explain(KIND, score.score, profile.threshold, score.signals)[:-1]}{imitates}; {seen.evidence}.",
+            subject=Subject(index=Site.INDEX, id=site.doc_id(), url=site.url.full), url=site.url, crawl=crawl,
+            threat=Threat(indicator=Indicator(type="domain-name", first_seen=now, last_seen=now, sightings=1)),
+        )
+        return Discovery(sighting, profile, score, site, finding)
