@@ -281,9 +281,15 @@ def _identifier(p: dict, offers: list[dict]) -> str | None:
     which names the model across shops (the MPN is the last resort)."""
     for key in ("sku", "productID", "gtin13", "gtin", "gtin12", "gtin14", "gtin8"):
         for source in [p, *offers]:
-            if value := _text(source.get(key)):
-                return value.removeprefix("sku:").strip() or None
+            value = (_text(source.get(key)) or "").removeprefix("sku:").strip()
+            if _CODE.fullmatch(value):
+                return value
     return None
+
+
+#: A product code: one token with a digit in it ("B07FW264WL", "466/7999"); not a model name with
+#: spaces ("OPTIPLEX 9010 TOWER") nor a category word ("Civil") that some shops put there.
+_CODE = re.compile(r"(?=[^\s]*\d)[\w\-/.:#]{2,64}")
 
 
 def _from_product(node: dict, base: str, into: ExtractedListing, source: str, tld: str | None) -> None:
@@ -716,8 +722,8 @@ _SKU_LABEL = re.compile(
 def _shown_sku(doc: Any) -> str | None:
     """The shop's product code: an element marked ``itemprop="sku"``, else a labelled "SKU: …" text."""
     for el in doc.xpath("//*[@itemprop='sku' or @itemprop='productID']"):
-        if value := (el.get("content") or _el_text(el)).strip():
-            return value[:64]
+        if _CODE.fullmatch(value := (el.get("content") or _el_text(el)).strip()):
+            return value
     for el in doc.xpath("//dt|//th|//td|//span|//li|//p|//div[not(*)]"):
         text = _el_text(el)
         if len(text) > 80:
