@@ -56,6 +56,22 @@ KEY_TYPE_WEIGHTS = {
     "slack_webhook": 0.75,
     "stripe_key": 0.8,
     "google_api_key": 0.75,
+    "digitalocean_token": 0.8,
+    "heroku_api_key": 0.75,
+    "mailchimp_api_key": 0.75,
+    "npm_token": 0.8,
+    "pypi_token": 0.8,
+    "sendgrid_api_key": 0.8,
+    "shopify_token": 0.8,
+    "twilio_api_key": 0.75,
+    "datadog_api_key": 0.75,
+    "dropbox_token": 0.75,
+    "travis_token": 0.75,
+    "circleci_token": 0.75,
+    # base64 of user:password for a package registry (npm's _auth, Docker's auth).
+    "registry_auth": 0.75,
+    # A token known only by the name of the setting it is assigned to: flagged with that assignment.
+    "api_token": 0.6,
     "jwt": 0.6,
 }
 WEIGHTS = {

@@ -247,6 +247,54 @@ _SERVICES = {
 #: How far before a keyword rule's name the service may be named (``github.com:`` a few lines above).
 _SERVICE_LOOKBACK = 160
 
+#: What the scanner claims to find, for the documentation and the evaluation: the ``secret_type`` of a
+#: secret hit, or the ``secret_type`` (line format) of a credential hit -> (kind, what it is). The kinds:
+#: ``cloud_key``, ``saas_token``, ``private_key``, ``credential`` (a corporate account or a corporate
+#: host's login with its password) and ``card`` (a Luhn-valid number, in the brand's BIN ranges).
+CLAIMED_TYPES: dict[str, tuple[str, str]] = {
+    "aws_access_key_id": ("cloud_key", "AWS access key id (AKIA/ASIA/ABIA/ACCA/A3T + 16)"),
+    "aws_secret_access_key": ("cloud_key", "the value of aws_secret_access_key / secret_access_key / secret_key "
+                                           "(AWS, s3cmd, boto, S3-compatible stores), 16-128 base64 characters"),
+    "google_api_key": ("cloud_key", "Google API key (AIza + 35)"),
+    "digitalocean_token": ("cloud_key", "DigitalOcean personal, OAuth or refresh token (dop_v1_/doo_v1_/dor_v1_)"),
+    "github_token": ("saas_token", "GitHub token: ghp_/gho_/ghu_/ghs_/ghr_, github_pat_, or a classic 40-hex "
+                                   "token in a setting that names GitHub"),
+    "gitlab_token": ("saas_token", "GitLab personal, pipeline-trigger or deploy token (glpat-/glptt-/gldt-)"),
+    "slack_token": ("saas_token", "Slack bot, user or app token (xoxb-/xoxp-/xoxa-/xoxo-/xoxs-/xoxr-)"),
+    "slack_webhook": ("saas_token", "Slack incoming-webhook URL"),
+    "stripe_key": ("saas_token", "Stripe secret or restricted key (sk_/rk_, live or test)"),
+    "heroku_api_key": ("saas_token", "Heroku API key (HRKU-, or a key in a setting that names Heroku)"),
+    "mailchimp_api_key": ("saas_token", "Mailchimp API key (32 hex + -usNN)"),
+    "npm_token": ("saas_token", "npm access token (npm_, or .npmrc's _authToken)"),
+    "pypi_token": ("saas_token", "PyPI upload token (pypi-AgEIcHlwaS5vcmc...)"),
+    "sendgrid_api_key": ("saas_token", "SendGrid API key (SG.x.y)"),
+    "shopify_token": ("saas_token", "Shopify access or shared secret (shpat_/shpca_/shppa_/shpss_)"),
+    "twilio_api_key": ("saas_token", "a token in a setting that names Twilio"),
+    "datadog_api_key": ("saas_token", "a token in a setting that names Datadog"),
+    "dropbox_token": ("saas_token", "a token in a setting that names Dropbox"),
+    "travis_token": ("saas_token", "a token in a setting that names Travis CI"),
+    "circleci_token": ("saas_token", "a token in a setting that names CircleCI"),
+    "registry_auth": ("saas_token", "package-registry basic auth: npm _auth or Docker \"auth\", base64 of user:password"),
+    "api_token": ("saas_token", "a token assigned to a setting named *api_key, *token, *api_secret or *client_secret "
+                                "(quoted or holding a digit, 16+ characters, two kinds of characters)"),
+    "jwt": ("saas_token", "JSON Web Token (eyJ...eyJ...signature)"),
+    "brand_api_key": ("saas_token", "a key with one of the brand profile's secret_prefixes"),
+    "private_key": ("private_key", "PEM private key (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, PGP) or PuTTY .ppk"),
+    "email:password": ("credential", "combo line e-mail:password (also ; and | and tab) of a corporate domain"),
+    "email;password": ("credential", "combo line e-mail;password of a corporate domain"),
+    "email|password": ("credential", "combo line e-mail|password of a corporate domain"),
+    "email\tpassword": ("credential", "combo line e-mail<TAB>password of a corporate domain"),
+    "url:login:password": ("credential", "url:login:password (or | ; space, URL quoted or not): a corporate "
+                                         "account, or any login on a corporate host"),
+    "url_userinfo": ("credential", "scheme://user:password@host with a corporate host or user e-mail"),
+    "code_literal": ("credential", "login('user@corp', 'password')-style literals after a login/auth call"),
+    "stealer_log": ("credential", "stealer-log record (URL/Host, USER/Login, PASS/Password and the parsers' "
+                                  "other names, one per line or |-separated) of a corporate account or host"),
+    "config_record": ("credential", "configuration record (.env, .netrc, JSON, YAML, INI, XML) with a corporate "
+                                    "host or account and a password setting"),
+    "card": ("card", "Luhn-valid card number in the brand's BIN ranges (others only on request)"),
+}
+
 # Card numbers: 13-19 digits, or 4-4-4-4(-3) / 4-6-5 groups with one separator, not inside a
 # longer run of letters and digits. The first digit is matched before the look-behind so that
 # the engine's fast first-character scan applies.

@@ -179,3 +179,24 @@ def test_stealer_fields_as_parsers_document_them():
         ("nora", H("Stealc11"), "stealer_log"),
         ("jonas", H("Last2222"), "stealer_log"),
     ]
+
+
+# --------------------------------------------------------------------------- what is claimed
+
+
+def test_every_type_the_scanner_reports_is_documented():
+    from pathlib import Path
+
+    from detectors.leak_scan import _BUILTIN_RULES, _SERVICES, CLAIMED_TYPES
+
+    reported = {rule.name for rule in _BUILTIN_RULES} | set(_SERVICES.values()) | {"brand_api_key"}
+    reported |= {h.secret_type for h in hits(
+        "a@orvellia.com:p1\na@orvellia.com;p2\na@orvellia.com|p3\na@orvellia.com\tp4\n"
+        "https://x.orvellia.com/l u p5\nhttps://u:p6@orvellia.com\nlogin('a@orvellia.com', 'p7')\n\n"
+        "URL: https://orvellia.com\nUSER: u\nPASS: p8\n\nHOST=orvellia.com\nUSER=u\nPASSWORD=p9\n")}
+    assert reported <= set(CLAIMED_TYPES)
+    kinds = Path(__file__).resolve().parents[2] / "evaluation" / "corpora" / "secrets" / "KINDS.md"
+    table = kinds.read_text(encoding="utf-8")
+    for name, (kind, _) in CLAIMED_TYPES.items():
+        assert f"`{name.replace('|', chr(92) + '|').replace(chr(9), chr(92) + 't')}`" in table, name
+        assert kind in ("cloud_key", "saas_token", "private_key", "credential", "card")
