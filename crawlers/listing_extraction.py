@@ -22,7 +22,7 @@ import extruct
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
-from crawlers.prices import country_currency, currency_code, parse_price
+from crawlers.prices import country_currency, currency_code, declared_country, parse_price, shared_symbol
 
 log = logging.getLogger(__name__)
 
@@ -597,6 +597,11 @@ def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: dateti
         into.title = heading
     shown = _shown_prices(doc, page)
     _visible_price(into, shown, page)
+    if into.price_source == "html" and into.currency and shared_symbol(into.price_text):
+        # "$3.340" on a .com: the currency the page declares says which dollar (or crown) it is.
+        declared = _declared_currency(doc, text, page)
+        if declared and currency_code(shared_symbol(into.price_text), tld=declared_country(declared)) == declared:
+            into.currency = declared
     if into.price is not None and into.currency is None:
         into.currency = _page_currency(doc, text, shown, page)
     if into.availability is None:
@@ -647,18 +652,21 @@ def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: dateti
 _CURRENCY_KEY = re.compile(r"""["']?(?:priceCurrency|currencyCode|currency_code|currency)["']?\s*[:=]\s*["']([A-Z]{3})["']""")
 
 
-def _page_currency(doc: Any, text: str, shown: list[_Shown], page: _Page) -> str | None:
-    """The page's currency when the price came without one: a symbol beside a shown price, a
-    currency the page's markup or scripts declare (the most frequent), else the country's."""
-    if code := next((s.currency for s in shown if s.currency), None):
-        return code
+def _declared_currency(doc: Any, text: str, page: _Page) -> str | None:
+    """The currency the page's markup or scripts declare, the most frequent one."""
     declared = doc.xpath("//*[@itemprop='priceCurrency']/@content|//meta[contains(@property,'price:currency')]/@content")
     codes = [c for c in (currency_code(d.strip(), tld=page.country) for d in declared) if c]
     if not codes:
         codes = [c for c in (currency_code(m, tld=page.country) for m in _CURRENCY_KEY.findall(text[:MAX_HTML])) if c]
-    if codes:
-        return max(set(codes), key=codes.count)
-    return country_currency(page.country)
+    return max(set(codes), key=codes.count) if codes else None
+
+
+def _page_currency(doc: Any, text: str, shown: list[_Shown], page: _Page) -> str | None:
+    """The page's currency when the price came without one: a symbol beside a shown price, a
+    currency the page declares, else the country's."""
+    if code := next((s.currency for s in shown if s.currency), None):
+        return code
+    return _declared_currency(doc, text, page) or country_currency(page.country)
 
 
 _AVAILABILITY_HINT = re.compile(r"availab|stock|inventory|lager|disponib|verf[uü]g|dost[eę]p|sklad|наличи|saatav|varast", re.I)

@@ -52,6 +52,20 @@ def currency_code(symbol: str | None, *, tld: str | None = None, hint: str | Non
     return None
 
 
+_SHARED_SHOWN = re.compile(r"(?<![A-Za-z])(\$|kr\.?|¥|元|rs\.?)(?![A-Za-z])", re.I)
+
+
+def shared_symbol(text: str | None) -> str | None:
+    """The symbol several currencies share ("$", "kr", "¥") when ``text`` shows one, not "US$" or "R$"."""
+    m = _SHARED_SHOWN.search(text or "")
+    return m.group(1) if m else None
+
+
+def declared_country(currency: str) -> str | None:
+    """A country whose currency is ``currency`` (for reading a shared symbol as that currency)."""
+    return next((country for country, code in COUNTRY_CURRENCY.items() if code == currency), None)
+
+
 def _iso(text: str | None) -> str | None:
     code = (text or "").strip().upper()
     return code if code in ISO_4217 else HISTORICAL.get(code)
