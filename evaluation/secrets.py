@@ -255,3 +255,20 @@ def split_sizes() -> dict[str, dict[str, int]]:
             out.setdefault(name, {}).setdefault(split_of(lab.key), 0)
             out[name][split_of(lab.key)] += 1
     return out
+
+
+KIND_TITLES = {"cloud_key": "Cloud keys", "saas_token": "SaaS tokens", "private_key": "Private keys",
+               "credential": "Corporate credentials", "card": "Payment cards"}
+
+
+def kinds_table() -> str:
+    """The Markdown table of every kind and secret type the leak scanner claims (``KINDS.md``, the README)."""
+    from detectors.leak_scan import CLAIMED_TYPES
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\t", "\\t")
+
+    rows = ["| kind | `secret_type` / format | what it is |", "|---|---|---|"]
+    for kind, title in KIND_TITLES.items():
+        rows += [f"| {title} | `{cell(name)}` | {cell(what)} |" for name, (k, what) in CLAIMED_TYPES.items() if k == kind]
+    return "\n".join(rows)

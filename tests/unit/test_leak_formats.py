@@ -200,3 +200,20 @@ def test_every_type_the_scanner_reports_is_documented():
     for name, (kind, _) in CLAIMED_TYPES.items():
         assert f"`{name.replace('|', chr(92) + '|').replace(chr(9), chr(92) + 't')}`" in table, name
         assert kind in ("cloud_key", "saas_token", "private_key", "credential", "card")
+
+
+@pytest.mark.parametrize(("kind", "value"), [
+    ("azure_storage_key", "AccountKey=" + "Ab1+" * 21 + "xy=="),
+    ("google_oauth_secret", "GOCSPX-" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7b"),
+    ("alibaba_access_key_id", "LTAI" + "5tQ8sT1vW4yZ7bC2"),
+    ("openai_api_key", "sk-proj-" + "aB3dE6gH9jK2" * 5),
+    ("openai_api_key", "sk-" + "aB3dE6gH9jK2mN5pQ8sT" + "T3BlbkFJ" + "aB3dE6gH9jK2mN5pQ8sT"),
+    ("anthropic_api_key", "sk-ant-api03-" + "aB3dE6gH9jK2mN5pQ8sT" * 5),
+    ("huggingface_token", "hf_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgH"),
+    ("databricks_token", "dapi" + "0123456789abcdef" * 2),
+    ("vault_token", "hvs." + "aB3dE6gH9jK2mN5pQ8sT" * 5),
+    ("square_token", "sq0atp-" + "aB3dE6gH9jK2mN5pQ8sT1v"),
+    ("newrelic_api_key", "NRAK-" + "ABCDEFGHIJKLMNOPQRSTUVWXY12"),
+])
+def test_more_cloud_and_saas_formats(kind, value):
+    assert secrets(f"config: {value} \n") == [(kind, H(value.removeprefix("AccountKey=")))]
