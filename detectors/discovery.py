@@ -4,7 +4,7 @@ lists) scored against every protected brand at once; the flagged ones become can
 Each name is scored against every brand profile (:func:`brand_scorer`); a name at or above a brand's
 threshold becomes a :class:`~brandhound.items.Site` candidate (``https://<name>/``, what the surface
 crawl captures next) and a ``lookalike_domain`` :class:`~brandhound.items.Finding` naming the brand
-(the best-scoring one, when several brands match), with the domain signals and one ``discovered_in``
+(the one it resembles most), with the domain signals and one ``discovered_in``
 signal of weight 0 telling where it was seen: the certificate's issuer, validity, the log and the
 index, or the list it was in. A leading ``www.`` is dropped (it is the same site); a name seen
 again in the same batch is one candidate.
@@ -25,17 +25,22 @@ from detectors.scoring import explain
 KIND = "lookalike_domain"
 CT, NRD = "ct", "nrd"
 
-#: ``score(names) -> per name, per profile (in profile order), its DomainScore``.
-BrandScorer = Callable[[Sequence[str]], list[list[DomainScore]]]
+#: ``score(names) -> per name, (the id of the brand it resembles most or None, its DomainScore)``.
+BrandScorer = Callable[[Sequence[str]], list[tuple[str | None, DomainScore]]]
 
 
 def brand_scorer(profiles: Sequence[DetectionProfile]) -> BrandScorer:
-    """Scores names against every profile: the one place to switch to a multi-brand scorer."""
-    scorers = [DomainScorer.from_profile(p) for p in profiles]
+    """Scores names against every profile, keeping each name's best brand: the one place to switch
+    to a multi-brand scorer."""
+    scorers = [(p.id, DomainScorer.from_profile(p)) for p in profiles]
 
-    def score(names: Sequence[str]) -> list[list[DomainScore]]:
-        per_brand = [s.score_many(list(names)) for s in scorers]
-        return [list(row) for row in zip(*per_brand)] if per_brand else [[] for _ in names]
+    def score(names: Sequence[str]) -> list[tuple[str | None, DomainScore]]:
+        best: list[tuple[str | None, DomainScore] | None] = [None] * len(names)
+        for brand, scorer in scorers:
+            for i, result in enumerate(scorer.score_many(list(names))):
+                if best[i] is None or result.score > best[i][1].score:
+                    best[i] = (brand, result)
+        return [b if b is not None else (None, DomainScore(n, n, None, 0.0)) for n, b in zip(names, best)]
 
     return score
 
@@ -91,6 +96,7 @@ class Discoverer:
             raise ValueError("discovery needs at least one brand profile")
         self.profiles = list(profiles)
         self.job_id = job_id
+        self._by_id = {p.id: p for p in self.profiles}
         self.score = scorer or brand_scorer(self.profiles)
         self.scored = 0  # names scored so far (each against every brand)
 
@@ -105,11 +111,10 @@ class Discoverer:
         self.scored += len(names)
         now = now or datetime.now(timezone.utc)
         out = []
-        for name, scores in zip(names, self.score(names)):
-            best = max(((s, p) for s, p in zip(scores, self.profiles) if s.score >= p.threshold),
-                       key=lambda sp: sp[0].score, default=None)
-            if best is not None:
-                out.append(self._discovery(first[name], name, best[0], best[1], now))
+        for name, (brand, score) in zip(names, self.score(names)):
+            profile = self._by_id.get(brand) if brand else None
+            if profile is not None and score.score >= profile.threshold:
+                out.append(self._discovery(first[name], name, score, profile, now))
         return out
 
     def _discovery(self, sighting: Sighting, name: str, score: DomainScore, profile: DetectionProfile,
