@@ -367,6 +367,9 @@ _STEALER_FIELDS = {
 }
 _FIELD_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9 _-]{0,15}?)\s*[:=]\s?(.*?)\s*$")
 _PIPE = re.compile(r"\s*\|\s*")
+_FIELD_PREFIX = re.compile(rb"\s*([A-Za-z0-9][A-Za-z0-9 _-]{0,15}?)\s*[:=]")
+#: A line that may hold a setting: a name and an assignment at its start, XML, or PHP's define().
+_SETTING_PREFIX = re.compile(rb"\s*(?:export\s+|\$)?[\"']?[A-Za-z_][\w.\-]{0,63}[\"']?\s*(?:[:=]|\s)|.*?(?:<|define)")
 
 # Configuration records: setting names by what they hold, compared lowercased without '_', '-', '.'.
 _HOST_NAMES = ("host", "hostname", "server", "url", "machine")
@@ -838,7 +841,7 @@ class LeakScanner:
         domain the value is or is at); None when the line holds no setting at all."""
         end = piece.find(b"\n", line_start)
         raw = piece[line_start:len(piece) if end == -1 else end].rstrip(b"\r")
-        if len(raw) > 4096 or not raw.strip():
+        if len(raw) > 4096 or _SETTING_PREFIX.match(raw) is None:
             return None
         text, encoding = decode_line(raw)
         out = []
@@ -889,12 +892,18 @@ def _line_fields(text: str) -> list[tuple[str, str, int]]:
 
 def _stealer_field(text: str) -> tuple[str, str, int] | None:
     m = _FIELD_LINE.match(text)
-    name = m and _STEALER_FIELDS.get(re.sub(r"[\s_-]", "", m.group(1).lower()).translate(_LEET))
+    name = m and _field_name(m.group(1))
     return (name, m.group(2), m.start(2)) if name else None
 
 
 def _is_field_line(raw: bytes) -> bool:
-    return bool(_line_fields(raw[:4096].decode("latin-1")))
+    """Whether the line starts with a stealer-log field (read on the bytes: nothing is decoded)."""
+    m = _FIELD_PREFIX.match(raw)
+    return m is not None and _field_name(m.group(1).decode("latin-1")) is not None
+
+
+def _field_name(name: str) -> str | None:
+    return _STEALER_FIELDS.get(re.sub(r"[\s_-]", "", name.lower()).translate(_LEET))
 
 
 def _setting_class(name: str) -> str | None:
@@ -927,7 +936,7 @@ def _config_fields(text: str) -> list[tuple[str, str, int]]:
             out.append((m.group(1), m.group(2).strip(), m.start(2) + len(m.group(2)) - len(m.group(2).lstrip())))
         for m in _XML_ATTRIBUTE.finditer(text):
             out.append((m.group(1), m.group(3), m.start(3)))
-    elif (m := _DEFINE.search(text)) is not None:
+    elif "define" in text and (m := _DEFINE.search(text)) is not None:
         out.append((m.group(1), m.group(3), m.start(3)))
     elif re.match(r"\s*(?:machine|default)\s", text) and len(pairs := list(_NETRC_PAIR.finditer(text))) > 1:
         out.extend((m.group(1), m.group(2), m.start(2)) for m in pairs)
