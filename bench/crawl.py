@@ -916,7 +916,7 @@ def main() -> int:
     parser.add_argument("--keep", metavar="DIR", help="keep the work directory (build, logs) here")
     args = parser.parse_args()
 
-    from brandhound.cli import ensure_cluster
+    from brandhound.commands.es import ensure_cluster
     from brandhound.config import load_settings
     from sandbox.web import build
 

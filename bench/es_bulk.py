@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 
 from brandhound import cluster
-from brandhound.cli import ensure_cluster
+from brandhound.commands.es import ensure_cluster
 from brandhound.config import load_settings
 from brandhound.items import BrandRef, Crawl, File, Hash, Image, Listing, Price, Product, Seller, Url
 from brandhound.mapping import index_name, to_document

@@ -3,8 +3,8 @@
 The core never imports the packages that build on it. Test and demo infrastructure (the
 sandbox web, the evaluation suite) registers itself instead, in ``pyproject.toml``:
 
-* ``brandhound.commands``: a callable ``register(subparsers, add)`` that adds its commands to
-  the ``brandhound`` command line (``add(subparsers, name, func, help)`` as the core's own);
+* ``brandhound.commands``: a module in the form of :mod:`brandhound.commands`' own groups:
+  ``COMMANDS`` (name -> help) and ``register(subparsers, add)``, which adds them;
 * ``brandhound.environments``: a named object (:class:`Environment`) that a ``--<name>`` option
   switches to: where a crawl goes out and starts, and whom RDAP questions go to.
 """
@@ -36,8 +36,8 @@ def _group(group: str) -> list[EntryPoint]:
     return sorted(entry_points(group=group), key=lambda ep: ep.name)
 
 
-def command_registrars() -> list[Any]:
-    """Every installed package's ``register(subparsers, add)``, in a stable order."""
+def command_groups() -> list[Any]:
+    """Every installed package's command group module, in a stable order."""
     return [ep.load() for ep in _group(COMMANDS)]
 
 

@@ -11,11 +11,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from brandhound.config import Settings
-from evaluation import sandbox, suite
-from evaluation.metrics import Result
+from evaluation import suite
+from evaluation.corpus import EXAMPLE_BRAND
+
+if TYPE_CHECKING:
+    from brandhound.config import Settings
+    from evaluation.metrics import Result
+
+COMMANDS = {"evaluate": "precision, recall and F1 of every detector on the sandbox and on public real-world corpora, "
+                        "beside the peers measured in the same run"}
 
 
 def _table(results: list[Result]) -> list[str]:
@@ -32,6 +38,8 @@ def _table(results: list[Result]) -> list[str]:
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation import sandbox
+
     names = suite.names(args.corpus or ["sandbox"])
     results: list[Result] = []
     for name in names:
@@ -51,16 +59,14 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add ``evaluate`` to the command line."""
-    evaluate = add(sub, "evaluate", cmd_evaluate,
-                   "precision, recall and F1 of every detector on the sandbox and on public real-world corpora, "
-                   "beside the peers measured in the same run")
+    evaluate = add(sub, "evaluate", cmd_evaluate, COMMANDS["evaluate"])
     evaluate.add_argument("--corpus", action="append", metavar="NAME",
                           help=f"all, or one of {', '.join(suite.CORPORA)} (repeatable; default: sandbox)")
     evaluate.add_argument("--split", default="test", choices=("test", "dev", "all"),
                           help="which part of a real-world corpus: test (only reported, the default), dev (tuned on) "
                                "or all; the sandbox is always measured whole")
     evaluate.add_argument("--no-peers", action="store_true", help="measure brandhound only")
-    evaluate.add_argument("--brand", default=str(sandbox.EXAMPLE_BRAND),
+    evaluate.add_argument("--brand", default=str(EXAMPLE_BRAND),
                           help="brand profile the sandbox imitates (default: the example brand)")
     evaluate.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
     evaluate.add_argument("--json", action="store_true", help="one JSON list of rows instead of a table")

@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 
 CORPORA_DIR = Path(__file__).resolve().parent / "corpora"
+#: The brand the sandbox corpus imitates unless told otherwise.
+EXAMPLE_BRAND = Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml"
 SPLITS = ("dev", "test")
 
 

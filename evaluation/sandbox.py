@@ -16,12 +16,10 @@ from urllib.parse import urlsplit
 from brandhound.image_fingerprint import ImageRefused, fingerprint
 from brandhound.items import Crawl, Image, Listing, Price, Product, Seller, Url
 from brandhound.profile import BrandProfile, load_profile
+from evaluation.corpus import EXAMPLE_BRAND
 from evaluation.metrics import Metrics, Result
 from sandbox.web import build as build_sandbox
 from sandbox.web.routes import HostTable, Request
-
-#: The brand the sandbox imitates unless told otherwise.
-EXAMPLE_BRAND = Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml"
 
 
 class SandboxBuild:

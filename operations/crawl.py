@@ -1,7 +1,7 @@
 """One crawl per process, for an Airflow task: ``brandhound crawl`` as a subprocess, its counts for XCom.
 
 Twisted's reactor cannot be restarted, so a task never runs two crawls in its own process: it
-starts ``python -m brandhound.cli crawl`` and reads the JSON summary the command prints last. The
+starts ``python -m brandhound.commands crawl`` and reads the JSON summary the command prints last. The
 crawl's log goes to the task log line by line; exit status, item and error counts come back as a
 small dict (the task's XCom). A crawl that did not finish raises :class:`CrawlFailed`, so Airflow
 retries it; a retry reuses the job id and the frontier key, so it resumes the same shared frontier
@@ -48,7 +48,7 @@ class CrawlJob:
     settings: dict[str, str] = field(default_factory=dict)
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", self.brand, "--spider", self.spider]
+        cmd = [sys.executable, "-m", "brandhound.commands", "crawl", "--brand", self.brand, "--spider", self.spider]
         if self.job_id:
             cmd += ["--job-id", self.job_id]
         for seed in self.seeds:

@@ -12,42 +12,46 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import elasticsearch
+from brandhound.commands.crawl import sandbox_options
+from brandhound.commands.output import out
 
-import reporting.cli
-import takedown.cli
-from brandhound import cluster
-from brandhound.cli import _out, _print_status, _profile_summary, ensure_cluster, sandbox_options
-from brandhound.config import Settings
-from brandhound.profile import BrandProfile, load_profile
-from brandhound.store import open_store
-from sandbox.environment import web_up
-from sandbox.onion import daemon as onion_daemon
-from sandbox.web import daemon as web_daemon
+if TYPE_CHECKING:
+    import elasticsearch
+
+    from brandhound.config import Settings
+    from brandhound.profile import BrandProfile
 
 log = logging.getLogger("brandhound")
+COMMANDS = {"run": "the main job: local Elasticsearch, the sandbox web crawled end to end, a report",
+            "sandbox": "the sandbox web on 127.0.0.1"}
 #: The brand every demo imitates unless told otherwise.
 EXAMPLE_BRAND = str(Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml")
 
 
 def cmd_sandbox_up(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.environment import web_up
+
     state = web_up(settings, args)
     truth = json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
-    _out(f"sandbox web running: proxy {state['proxy_url']}, {len(truth['proxy_hosts'])} hosts, "
+    out(f"sandbox web running: proxy {state['proxy_url']}, {len(truth['proxy_hosts'])} hosts, "
          f"{len(truth['pages'])} labelled pages (ground truth {state['ground_truth']})")
     return 0
 
 
 def cmd_sandbox_down(args: argparse.Namespace, settings: Settings) -> int:
-    _out("stopped the sandbox web" if web_daemon.down(settings.home) else "the sandbox web was not running")
+    from sandbox.web import daemon as web_daemon
+
+    out("stopped the sandbox web" if web_daemon.down(settings.home) else "the sandbox web was not running")
     return 0
 
 
 def cmd_sandbox_status(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.web import daemon as web_daemon
+
     state = web_daemon.status(settings.home)
-    _out(json.dumps(state, indent=2) if args.json else
+    out(json.dumps(state, indent=2) if args.json else
          (f"sandbox web running on {state['proxy_url']}" if state["running"] else "sandbox web not running"))
     return 0 if state["running"] else 1
 
@@ -61,35 +65,41 @@ def _onion_summary(state: dict) -> str:
 
 
 def cmd_sandbox_tor_up(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.onion import daemon as onion_daemon
+
     try:
         state = onion_daemon.up(settings.home, profile_path=args.brand, deadline_s=args.deadline)
     except onion_daemon.SandboxError as exc:
         print(f"brandhound: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        _out(json.dumps(state, indent=2))
+        out(json.dumps(state, indent=2))
     else:
         if state.get("stale"):
-            _out("note: the running onion sites were built from another profile; "
+            out("note: the running onion sites were built from another profile; "
                  "`brandhound sandbox tor down` to rebuild")
-        _out(_onion_summary(state) + f" (up in {state['up_seconds']:.1f} s)")
+        out(_onion_summary(state) + f" (up in {state['up_seconds']:.1f} s)")
     return 0
 
 
 def cmd_sandbox_tor_down(args: argparse.Namespace, settings: Settings) -> int:
-    _out("stopped the onion sandbox and its Tor network" if onion_daemon.down(settings.home)
+    from sandbox.onion import daemon as onion_daemon
+
+    out("stopped the onion sandbox and its Tor network" if onion_daemon.down(settings.home)
          else "the onion sandbox was not running")
     return 0
 
 
 def cmd_sandbox_tor_status(args: argparse.Namespace, settings: Settings) -> int:
+    from sandbox.onion import daemon as onion_daemon
+
     state = onion_daemon.status(settings.home)
     if args.json:
-        _out(json.dumps(state, indent=2))
+        out(json.dumps(state, indent=2))
     elif state["running"]:
-        _out(_onion_summary(state))
+        out(_onion_summary(state))
     else:
-        _out(f"onion sandbox not running (sites' server {'up' if state['server_running'] else 'down'}, "
+        out(f"onion sandbox not running (sites' server {'up' if state['server_running'] else 'down'}, "
              f"Tor network {'up' if state['tor_running'] else 'down'})")
     return 0 if state["running"] else 1
 
@@ -101,7 +111,7 @@ MAIN_JOB_SPIDERS = ("marketplace", "surface", "paste")
 
 def _crawl_subprocess(args: argparse.Namespace, spider: str) -> dict:
     """One crawl per process: Twisted's reactor cannot be restarted within one."""
-    cmd = [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", args.brand, "--spider", spider, "--sandbox",
+    cmd = [sys.executable, "-m", "brandhound.commands", "crawl", "--brand", args.brand, "--spider", spider, "--sandbox",
            "--sandbox-port", str(args.sandbox_port), "--listings", str(args.listings)]
     for setting in SANDBOX_CRAWL_SETTINGS:
         cmd += ["--set", setting]
@@ -118,60 +128,68 @@ def _crawl_subprocess(args: argparse.Namespace, spider: str) -> dict:
 def _after_crawls(args: argparse.Namespace, settings: Settings, client: elasticsearch.Elasticsearch,
                   profile: BrandProfile) -> None:
     """The rest of the data flow, as the Airflow DAGs run it: campaigns, takedown drafts, the report."""
+    from brandhound.commands.report import cmd_report
+    from brandhound.commands.takedown import cmd_draft
     from detectors.campaigns import assign_campaigns
     from detectors.official_images import OfficialImages
 
     client.indices.refresh(index=f"{settings.es.index_prefix}-*")
     counts = assign_campaigns(client, settings.es.index_prefix, profile.id, OfficialImages.from_profile(profile))
-    _out(f"campaigns: {counts['findings']} flagged findings grouped into {counts['campaigns']} campaigns")
+    out(f"campaigns: {counts['findings']} flagged findings grouped into {counts['campaigns']} campaigns")
     # No analyst has confirmed anything in a demo: the drafts are made from flagged findings and say so.
-    takedown.cli.cmd_draft(argparse.Namespace(brand=args.brand, by="brandhound run", flagged=True, sandbox=True,
-                                              no_rdap=False), settings)
-    reporting.cli.cmd_report(argparse.Namespace(brand=args.brand, since="7d", out=str(settings.home / "report")),
-                             settings)
+    cmd_draft(argparse.Namespace(brand=args.brand, by="brandhound run", flagged=True, sandbox=True, no_rdap=False),
+              settings)
+    cmd_report(argparse.Namespace(brand=args.brand, since="7d", out=str(settings.home / "report")), settings)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """The main job on the embedded default: the local node and the sandbox web."""
+    from brandhound import cluster
+    from brandhound.commands.es import ensure_cluster, print_status
+    from brandhound.commands.profile import profile_summary
+    from brandhound.profile import load_profile
+    from brandhound.store import open_store
+    from sandbox.environment import web_up
+
     profile = load_profile(args.brand)
-    _out(f"brand profile {args.brand}: {_profile_summary(profile)}")
+    out(f"brand profile {args.brand}: {profile_summary(profile)}")
     client = ensure_cluster(settings, args.deadline)
     for name in cluster.init_indices(client, settings.es.index_prefix):
         log.info("index ready: %s", name)
     store = open_store(settings)
     try:
         if not store.replay():
-            _out(f"Elasticsearch took no spooled documents; they stay in {settings.spool_dir}")
+            out(f"Elasticsearch took no spooled documents; they stay in {settings.spool_dir}")
     finally:
         store.close()
     if store.stats.replayed:
-        _out(f"replayed {store.stats.replayed} spooled documents")
+        out(f"replayed {store.stats.replayed} spooled documents")
     failed = 0
     if not args.no_crawl:
         state = web_up(settings, args)
-        _out(f"sandbox web: proxy {state['proxy_url']}, ground truth {state['ground_truth']}")
+        out(f"sandbox web: proxy {state['proxy_url']}, ground truth {state['ground_truth']}")
         for spider in MAIN_JOB_SPIDERS:
             summary = _crawl_subprocess(args, spider)
             ok = summary.get("finish_reason") == "finished"
             failed += not ok
             problems = sum(summary.get("fetch_failed", {}).values())
-            _out(f"crawl {spider}: {summary.get('finish_reason')}; {summary.get('item_scraped_count', 0)} pages captured, "
+            out(f"crawl {spider}: {summary.get('finish_reason')}; {summary.get('item_scraped_count', 0)} pages captured, "
                  f"{summary.get('brandhound/es/indexed', 0)} documents indexed, "
                  f"{summary.get('brandhound/es/spooled', 0)} spooled, {problems} pages failed (see the crawl log with -v)")
         _after_crawls(args, settings, client, profile)
-    code = _print_status(settings, client, as_json=False)
+    code = print_status(settings, client, as_json=False)
     return code or (1 if failed else 0)
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add ``run`` and ``sandbox ...`` to the command line."""
-    run = add(sub, "run", cmd_run, "the main job: local Elasticsearch, the sandbox web crawled end to end, a report")
+    run = add(sub, "run", cmd_run, COMMANDS["run"])
     run.add_argument("--brand", required=True, help="brand profile YAML file")
     run.add_argument("--deadline", type=float, default=240, help="seconds to wait for Elasticsearch (default 240)")
     run.add_argument("--no-crawl", action="store_true", help="only prepare Elasticsearch and report")
     sandbox_options(run)
 
-    sandbox = sub.add_parser("sandbox", help="the sandbox web on 127.0.0.1").add_subparsers(dest="sandbox_command", required=True)
+    sandbox = sub.add_parser("sandbox", help=COMMANDS["sandbox"]).add_subparsers(dest="sandbox_command", required=True)
     sb_up = add(sandbox, "up", cmd_sandbox_up, "build (if needed) and start the sandbox web")
     sb_up.add_argument("--brand", default=EXAMPLE_BRAND, help="brand profile the sandbox imitates (default: the example brand)")
     sandbox_options(sb_up)

@@ -13,7 +13,7 @@ Modules, each doing one thing:
 - :mod:`takedown.render` with ``templates/`` and ``i18n/``: the notice text and HTML letter;
   :mod:`takedown.reports`: the recipients' form data; :mod:`takedown.text`: untrusted text made inert;
 - :mod:`takedown.export` and :mod:`takedown.bundle`: .eml, PDF, CSV, ZIP, manifests, verification;
-- :mod:`takedown.triage`: confirming and dismissing findings; :mod:`takedown.cli`: the commands.
+- :mod:`takedown.triage`: confirming and dismissing findings (its commands: :mod:`brandhound.commands.takedown`).
 
 Sample findings with evidence for demos and tests are test infrastructure: :mod:`sandbox.takedown_samples`.
 """

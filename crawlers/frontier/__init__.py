@@ -15,7 +15,6 @@ set; :func:`frontier_settings` gives the Scrapy settings that turn it on.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from brandhound.config import ConfigError
@@ -48,22 +47,3 @@ def frontier_settings(redis_url: str, key: str, base: dict[str, Any] | None = No
         "DUPEFILTER_CLASS": DUPEFILTER,
         "DOWNLOADER_MIDDLEWARES": {**base, POLITENESS_MIDDLEWARE: POLITENESS_ORDER},
     }
-
-
-def add_frontier_options(parser: argparse.ArgumentParser) -> None:
-    """``--frontier`` and ``--frontier-key`` for ``brandhound crawl``."""
-    parser.add_argument("--frontier", metavar="REDIS_URL", default="",
-                        help="share the crawl's frontier with other workers through this Redis "
-                             "(e.g. redis://127.0.0.1:6379/0)")
-    parser.add_argument("--frontier-key", metavar="NAME", default="",
-                        help="the shared frontier's name: every worker of one crawl gives the same (default: the job id)")
-
-
-def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The Scrapy settings ``brandhound crawl`` adds for ``--frontier``; none without it."""
-    if not getattr(args, "frontier", ""):
-        return {}
-    key = args.frontier_key or args.job_id
-    if not key:
-        raise ConfigError("--frontier needs --frontier-key (or --job-id): the workers of one crawl find each other by it")
-    return frontier_settings(args.frontier, key)

@@ -36,7 +36,7 @@ def crawl_env(settings, home: Path) -> dict[str, str]:
 
 def crawl_command(sandbox_web, spider: str, *extra: str) -> list[str]:
     """``brandhound crawl`` of the running sandbox web (the ``sandbox_web`` fixture)."""
-    return [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", str(EXAMPLE_BRAND), "--spider", spider,
+    return [sys.executable, "-m", "brandhound.commands", "crawl", "--brand", str(EXAMPLE_BRAND), "--spider", spider,
             "--sandbox", "--sandbox-port", str(sandbox_web[1]["port"]), *FAST, *extra]
 
 

@@ -19,7 +19,7 @@ def _run(settings, *args, extra_env=None):
         "BRANDHOUND_SPOOL_DIR": str(settings.spool_dir),
     })
     env.update(extra_env or {})
-    return subprocess.run([sys.executable, "-m", "brandhound.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, "-m", "brandhound.commands", *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 def test_run_prepares_indices_and_reports_status(settings, es):

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from brandhound.cli import ONION_SPIDERS
+from brandhound.commands.crawl import ONION_SPIDERS
 from operations.airflow_home import DAGS_FOLDER, TOR_POOL, airflow_env, bootstrap
 from sandbox.web import daemon
 from tests.conftest import free_port

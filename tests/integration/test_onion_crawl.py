@@ -48,7 +48,7 @@ def onion_settings(base_settings, es_node, tmp_path_factory):
 def start_crawl(settings, home: Path, spider: str, lookups: Path, *extra: str) -> subprocess.Popen:
     env = crawl_env(settings, home) | {"PYTHONPATH": str(REPO)}
     code = ("import sys; from tests.integration import dns_record; dns_record.install(sys.argv[1]); "
-            "from brandhound.cli import main; sys.exit(main(sys.argv[2:]))")
+            "from brandhound.commands import main; sys.exit(main(sys.argv[2:]))")
     argv = ["crawl", "--brand", str(EXAMPLE_BRAND), "--spider", spider, "--sandbox",
             "--set", "RETRY_TIMES=8", "--set", "AUTOTHROTTLE_START_DELAY=0.2", *extra]
     return subprocess.Popen([sys.executable, "-c", code, str(lookups), *argv], cwd=REPO, env=env,

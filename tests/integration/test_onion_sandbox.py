@@ -46,7 +46,7 @@ def tor_processes(home: Path) -> list[int]:
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, BRANDHOUND_HOME=str(home))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "brandhound.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "brandhound.commands", *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=300)
 
 

@@ -84,7 +84,7 @@ def report(settings, es, tmp_path):
     out = tmp_path / "report"
     env = {**os.environ, "BRANDHOUND_ES_URL": settings.es.url, "BRANDHOUND_ES_INDEX_PREFIX": settings.es.index_prefix,
            "BRANDHOUND_ES_PORT": str(settings.local_node.port), "BRANDHOUND_EVIDENCE_DIR": str(evidence_dir)}
-    proc = subprocess.run([sys.executable, "-m", "brandhound.cli", "report", "--brand", str(EXAMPLE_BRAND),
+    proc = subprocess.run([sys.executable, "-m", "brandhound.commands", "report", "--brand", str(EXAMPLE_BRAND),
                            "--since", "7d", "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc.stdout

@@ -78,7 +78,7 @@ def run(cmd: list[str], env: dict[str, str], timeout: float = 600) -> subprocess
 
 
 def brandhound(*args: str) -> list[str]:
-    return [sys.executable, "-m", "brandhound.cli", *args]
+    return [sys.executable, "-m", "brandhound.commands", *args]
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def test_internal_addresses_are_refused_before_any_connection(settings, tmp_path
              f"http://[::ffff:127.0.0.1]:{port}/x", f"http://localhost:{port}/y"]
     env = crawl_env(settings, tmp_path)
     try:
-        args = [sys.executable, "-m", "brandhound.cli", "crawl", "--brand", str(EXAMPLE_BRAND), "--spider", "marketplace"]
+        args = [sys.executable, "-m", "brandhound.commands", "crawl", "--brand", str(EXAMPLE_BRAND), "--spider", "marketplace"]
         for seed in seeds:
             args += ["--seed", seed]
         proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)

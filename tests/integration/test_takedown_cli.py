@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from brandhound import cli, cluster
+from brandhound import cluster
+from brandhound import commands as cli
 from brandhound.evidence import EvidenceStore
 from brandhound.profile import load_profile
 from detectors.rdap import RdapClient
@@ -103,7 +104,7 @@ def test_cli_end_to_end_with_sandbox_rdap(env, capsys, tmp_path):
     assert run(capsys, "takedown", "mark", market_id, "sent", "--by", "legal")[0] == 0
 
     # verify, in a separate process as an auditor would run it
-    proc = subprocess.run([sys.executable, "-m", "brandhound.cli", "takedown", "verify", str(bundle)],
+    proc = subprocess.run([sys.executable, "-m", "brandhound.commands", "takedown", "verify", str(bundle)],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and ": OK:" in proc.stdout
     altered = tmp_path / "altered.zip"

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from brandhound import cli, cluster
+from brandhound import cluster
+from brandhound import commands as cli
 from brandhound.config import ConfigError, HmacKey, load_settings
 from brandhound.items import Crawl, Leak, Page, Url
 from brandhound.mapping import index_name, to_document

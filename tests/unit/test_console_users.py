@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from brandhound import cli
-from takedown.console.cli import check_binding, is_loopback
+from brandhound import commands as cli
+from brandhound.commands.console import check_binding, is_loopback
 from takedown.console.sessions import load_secret
 from takedown.console.users import ConsoleError, UserStore, role_allows
 

@@ -7,7 +7,8 @@ import elasticsearch
 import pytest
 import yaml
 
-from brandhound import cli, cluster, es_roles
+from brandhound import cluster, es_roles
+from brandhound import commands as cli
 from brandhound.es_roles import ROLES, create_api_key, roles_yaml
 from brandhound.items import ITEM_TYPES, Finding, Leak, Listing, Page, Site, Takedown
 

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from brandhound.config import ConfigError
-from crawlers.frontier import DUPEFILTER, POLITENESS_MIDDLEWARE, SCHEDULER, add_frontier_options, frontier_settings, \
-    overrides_from_args
+from brandhound.commands.crawl import frontier_options, frontier_overrides
+from crawlers.frontier import DUPEFILTER, POLITENESS_MIDDLEWARE, SCHEDULER, frontier_settings
 from crawlers.frontier.bloom import MAX_BITS, BloomSize
 
 
@@ -62,16 +62,16 @@ def test_bad_frontier_options_name_the_option(url, key, message):
 def _args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--job-id")
-    add_frontier_options(parser)
+    frontier_options(parser)
     return parser.parse_args(list(argv))
 
 
 def test_crawl_without_frontier_adds_no_settings():
-    assert overrides_from_args(_args()) == {}
+    assert frontier_overrides(_args()) == {}
 
 
 def test_frontier_key_defaults_to_the_job_id_and_is_required():
-    assert overrides_from_args(_args("--frontier", "redis://h:1/0", "--job-id", "j1"))["FRONTIER_KEY"] == "j1"
-    assert overrides_from_args(_args("--frontier", "redis://h:1/0", "--frontier-key", "k"))["FRONTIER_KEY"] == "k"
+    assert frontier_overrides(_args("--frontier", "redis://h:1/0", "--job-id", "j1"))["FRONTIER_KEY"] == "j1"
+    assert frontier_overrides(_args("--frontier", "redis://h:1/0", "--frontier-key", "k"))["FRONTIER_KEY"] == "k"
     with pytest.raises(ConfigError, match="--frontier-key"):
-        overrides_from_args(_args("--frontier", "redis://h:1/0"))
+        frontier_overrides(_args("--frontier", "redis://h:1/0"))

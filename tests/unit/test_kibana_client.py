@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from brandhound.cli import main
+from brandhound.commands import main
 from reporting.saved_objects import DEFAULT_NDJSON, build_objects, read_ndjson
 
 API_KEY = "ZmFrZTprZXk="

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from brandhound.cli import build_parser
+from brandhound.commands import build_parser
 from operations.airflow_home import DAGS_FOLDER, REPO_ROOT, airflow_env
 from operations.maintenance import tor_health
 

@@ -14,7 +14,7 @@ def test_command_is_one_brandhound_crawl_with_the_jobs_options():
                    sandbox_port=9999, listings=40, frontier="redis://127.0.0.1:1/0", frontier_key="k",
                    settings={"RETRY_TIMES": "5"})
     cmd = job.command()
-    assert cmd[:4] == [sys.executable, "-m", "brandhound.cli", "crawl"]
+    assert cmd[:4] == [sys.executable, "-m", "brandhound.commands", "crawl"]
     text = " ".join(cmd)
     for part in ("--spider marketplace", "--brand b.yaml", "--job-id j", "--seed https://a.example/",
                  "--sandbox --sandbox-port 9999 --listings 40", "--frontier redis://127.0.0.1:1/0 --frontier-key k",

@@ -8,7 +8,7 @@ import json
 import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
-from brandhound import cli
+from brandhound import commands as cli
 from brandhound.profile import load_profile
 from tests.conftest import EXAMPLE_BRAND
 

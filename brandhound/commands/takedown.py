@@ -1,4 +1,4 @@
-"""``brandhound takedown ...`` and ``brandhound findings confirm|dismiss``: the command line of :mod:`takedown`."""
+"""``brandhound takedown ...`` and ``brandhound findings confirm|dismiss``: notices and triage."""
 
 from __future__ import annotations
 
@@ -8,36 +8,33 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from brandhound import plugins
-from brandhound.config import Settings
-from brandhound.mapping import to_document
-from brandhound.profile import load_profile
-from detectors.rdap import RdapClient, RdapError
-from takedown.bundle import verify
-from takedown.export import FORMATS
-from takedown.hosting import HostingLookup
-from takedown.lifecycle import STATUSES, TakedownError
-from takedown.recipients import RECIPIENT_KINDS, RecipientFinder
-from takedown.service import TakedownService
-from takedown.triage import set_finding_status
+from brandhound.commands.output import out
 
-#: Errors the ``brandhound`` command prints as one line, without a traceback.
-ERRORS = (TakedownError, RdapError)
-EXAMPLE_BRAND = Path(__file__).resolve().parent.parent / "examples" / "brands" / "kestrava" / "brand.yaml"
+if TYPE_CHECKING:
+    from brandhound.config import Settings
+    from takedown.service import TakedownService
 
-
-def _out(line: str = "") -> None:
-    print(line, flush=True)
+COMMANDS = {"takedown": "takedown notices: draft, review, export, verify", "findings": "triage findings"}
+EXAMPLE_BRAND = Path(__file__).resolve().parents[2] / "examples" / "brands" / "kestrava" / "brand.yaml"
 
 
 def service_for(args: argparse.Namespace, settings: Settings, lookups: bool = False) -> TakedownService:
+    """The takedown service for ``args.brand``; with ``lookups``, recipients found over RDAP (in the
+    environment ``--sandbox`` names, when given) unless ``--no-rdap``."""
+    from brandhound import plugins
+    from brandhound.profile import load_profile
+    from detectors.rdap import RdapClient
+    from takedown.hosting import HostingLookup
+    from takedown.recipients import RecipientFinder
+    from takedown.service import TakedownService
+
     profile = load_profile(args.brand)
     finder = None
     if lookups and not args.no_rdap:
-        rdap, hosting = plugins.environment("sandbox").lookups(settings) if args.sandbox else (RdapClient.from_settings(),
-                                                                         HostingLookup.from_env())
+        rdap, hosting = (plugins.environment("sandbox").lookups(settings) if args.sandbox
+                         else (RdapClient.from_settings(), HostingLookup.from_env()))
         finder = RecipientFinder(profile, rdap, hosting)
     elif lookups:
         finder = RecipientFinder(profile)
@@ -56,45 +53,49 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     service = service_for(args, settings, lookups=True)
     result = service.draft_from_findings(by=args.by, include_flagged=args.flagged)
     if args.flagged:
-        _out("NOTE: --flagged drafts include findings no analyst has confirmed; they are labelled UNREVIEWED "
+        out("NOTE: --flagged drafts include findings no analyst has confirmed; they are labelled UNREVIEWED "
              "and are for demonstrations, not for sending")
-    _out(f"{result.findings} findings: {len(result.created)} notices created, {len(result.updated)} drafts updated, "
+    out(f"{result.findings} findings: {len(result.created)} notices created, {len(result.updated)} drafts updated, "
          f"{len(result.followups)} follow-ups, {len(set(result.kept))} notices past draft left unchanged, "
          f"{len(result.superseded)} superseded drafts rejected")
     return 0
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from brandhound.mapping import to_document
+
     notices = service_for(args, settings).list(status=args.status, recipient_kind=args.kind)
     for notice in notices:
-        _out(json.dumps(to_document(notice), ensure_ascii=False, default=str) if args.json else _summary(notice))
+        out(json.dumps(to_document(notice), ensure_ascii=False, default=str) if args.json else _summary(notice))
     return 0
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     notice = service_for(args, settings).get(args.id)
-    _out(_summary(notice))
-    _out(f"Subject: {notice.subject_line}\n")
-    _out(notice.body or "")
+    out(_summary(notice))
+    out(f"Subject: {notice.subject_line}\n")
+    out(notice.body or "")
     return 0
 
 
 def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
-    _out(_summary(service_for(args, settings).approve(args.id, by=args.by)))
+    out(_summary(service_for(args, settings).approve(args.id, by=args.by)))
     return 0
 
 
 def cmd_reject(args: argparse.Namespace, settings: Settings) -> int:
-    _out(_summary(service_for(args, settings).reject(args.id, reason=args.reason, by=args.by)))
+    out(_summary(service_for(args, settings).reject(args.id, reason=args.reason, by=args.by)))
     return 0
 
 
 def cmd_mark(args: argparse.Namespace, settings: Settings) -> int:
-    _out(_summary(service_for(args, settings).mark(args.id, args.status, by=args.by, reason=args.reason)))
+    out(_summary(service_for(args, settings).mark(args.id, args.status, by=args.by, reason=args.reason)))
     return 0
 
 
 def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
+    from takedown.lifecycle import TakedownError
+
     fields = {}
     if args.remarks is not None:
         fields["remarks"] = sys.stdin.read() if args.remarks == "-" else args.remarks
@@ -102,7 +103,7 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
         fields["language"] = args.language
     if not fields:
         raise TakedownError("nothing to edit: give --remarks TEXT (or - for stdin) and/or --language")
-    _out(_summary(service_for(args, settings).edit_free_text(args.id, fields, by=args.by)))
+    out(_summary(service_for(args, settings).edit_free_text(args.id, fields, by=args.by)))
     return 0
 
 
@@ -110,16 +111,18 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     result = service_for(args, settings).export(Path(args.out), ids=args.id or None, status=args.status,
                                                 formats=formats)
-    _out(f"exported {len(result.notice_manifests)} notices to {result.directory}")
-    _out(f"bundle {result.zip_path} (manifest SHA-256 {result.manifest_sha256})")
+    out(f"exported {len(result.notice_manifests)} notices to {result.directory}")
+    out(f"bundle {result.zip_path} (manifest SHA-256 {result.manifest_sha256})")
     return 0
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from takedown.bundle import verify
+
     report = verify(args.bundle)
     for problem in report.problems:
-        _out(f"FAILED: {problem}")
-    _out(f"{report.bundle}: {'OK' if report.ok else 'ALTERED'}: {report.files_checked} files checked, "
+        out(f"FAILED: {problem}")
+    out(f"{report.bundle}: {'OK' if report.ok else 'ALTERED'}: {report.files_checked} files checked, "
          f"{len(report.notices)} notices, {len(report.problems)} problems")
     return 0 if report.ok else 1
 
@@ -127,6 +130,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 def _triage(status: str) -> Callable[[argparse.Namespace, Settings], int]:
     def command(args: argparse.Namespace, settings: Settings) -> int:
         from brandhound.cluster import make_client
+        from takedown.triage import set_finding_status
 
         client = make_client(settings.es)
         try:
@@ -134,14 +138,17 @@ def _triage(status: str) -> Callable[[argparse.Namespace, Settings], int]:
                                      getattr(args, "reason", None))
         finally:
             client.close()
-        _out(f"{status} {len(ids)} finding(s)")
+        out(f"{status} {len(ids)} finding(s)")
         return 0
 
     return command
 
 
-def add_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Register ``takedown`` and ``findings`` on the ``brandhound`` parser."""
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    from takedown.export import FORMATS
+    from takedown.lifecycle import STATUSES
+    from takedown.recipients import RECIPIENT_KINDS
+
     default_by = os.environ.get("BRANDHOUND_USER") or getpass.getuser()
 
     def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -149,7 +156,7 @@ def add_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.Ar
         p.add_argument("--by", default=default_by, help=f"who acts, recorded in the history (default {default_by})")
         return p
 
-    takedown = sub.add_parser("takedown", help="takedown notices: draft, review, export, verify")
+    takedown = sub.add_parser("takedown", help=COMMANDS["takedown"])
     takedown = takedown.add_subparsers(dest="takedown_command", required=True)
     draft = common(add(takedown, "draft", cmd_draft, "draft (or refresh) notices from the brand's confirmed findings"))
     draft.add_argument("--flagged", action="store_true",
@@ -181,7 +188,7 @@ def add_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.Ar
     verify_cmd = add(takedown, "verify", cmd_verify, "verify a bundle (ZIP or directory) against its manifests")
     verify_cmd.add_argument("bundle")
 
-    findings = sub.add_parser("findings", help="triage findings").add_subparsers(dest="findings_command", required=True)
+    findings = sub.add_parser("findings", help=COMMANDS["findings"]).add_subparsers(dest="findings_command", required=True)
     confirm = add(findings, "confirm", _triage("confirmed"), "confirm findings: they become takedown notices")
     confirm.add_argument("ids", nargs="+", metavar="ID")
     confirm.add_argument("--by", default=default_by, help=f"who confirms (default {default_by})")

@@ -1,4 +1,4 @@
-"""``brandhound console user add|list|remove`` and ``brandhound serve``: the console's commands."""
+"""``brandhound console user add|list|remove`` and ``brandhound serve``: the review console."""
 
 from __future__ import annotations
 
@@ -7,22 +7,21 @@ import getpass
 import ipaddress
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from brandhound.config import Settings
-from takedown.cli import EXAMPLE_BRAND, service_for
-from takedown.console.sessions import load_secret
-from takedown.console.users import ROLES, ConsoleError, UserStore
+from brandhound.commands.output import out
 
+if TYPE_CHECKING:
+    from brandhound.config import Settings
+
+COMMANDS = {"console": "the review console's users", "serve": "serve the review console (127.0.0.1 by default)"}
 DEFAULT_PORT = 8787
-
-
-def _out(line: str = "") -> None:
-    print(line, flush=True)
 
 
 def read_password(args: argparse.Namespace) -> str:
     """The new password from ``--from-file``, else standard input (asked twice on a terminal); never argv."""
+    from takedown.console.users import ConsoleError
+
     if args.from_file:
         try:
             text = Path(args.from_file).read_text(encoding="utf-8")
@@ -38,21 +37,27 @@ def read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    from takedown.console.users import UserStore
+
     store = UserStore.for_home(settings.home)
     user = store.add(args.name, args.role, read_password(args), replace=args.replace)
-    _out(f"console user {user.name} ({user.role}) saved in {store.path}")
+    out(f"console user {user.name} ({user.role}) saved in {store.path}")
     return 0
 
 
 def cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
+    from takedown.console.users import UserStore
+
     for user in UserStore.for_home(settings.home).list():
-        _out(f"{user.name}\t{user.role}")
+        out(f"{user.name}\t{user.role}")
     return 0
 
 
 def cmd_user_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from takedown.console.users import UserStore
+
     UserStore.for_home(settings.home).remove(args.name)
-    _out(f"console user {args.name} removed")
+    out(f"console user {args.name} removed")
     return 0
 
 
@@ -67,6 +72,8 @@ def is_loopback(host: str) -> bool:
 
 def check_binding(args: argparse.Namespace) -> None:
     """Refuse plain HTTP off the loopback interface unless asked for; warn loudly whenever off it."""
+    from takedown.console.users import ConsoleError
+
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConsoleError("--tls-cert and --tls-key go together")
     if is_loopback(args.host):
@@ -82,7 +89,10 @@ def check_binding(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from brandhound.commands.takedown import service_for
     from takedown.console.app import create_app
+    from takedown.console.sessions import load_secret
+    from takedown.console.users import ConsoleError, UserStore
 
     check_binding(args)
     users = UserStore.for_home(settings.home)
@@ -91,15 +101,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                            "`brandhound console user add NAME --role legal`")
     app = create_app(service_for(args, settings), users, load_secret(settings.home))
     scheme = "https" if args.tls_cert else "http"
-    _out(f"review console of {args.brand} at {scheme}://{args.host}:{args.port}/ (Ctrl-C stops it)")
+    out(f"review console of {args.brand} at {scheme}://{args.host}:{args.port}/ (Ctrl-C stops it)")
     uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
                 server_header=False, proxy_headers=False, log_level="info")
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Register ``console`` and ``serve`` on the ``brandhound`` parser."""
-    console = sub.add_parser("console", help="the review console's users")
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    from brandhound.commands.takedown import EXAMPLE_BRAND
+    from takedown.console.users import ROLES
+
+    console = sub.add_parser("console", help=COMMANDS["console"])
     console = console.add_subparsers(dest="console_command", required=True)
     user = console.add_parser("user", help="add, list or remove console users")
     user = user.add_subparsers(dest="user_command", required=True)
@@ -112,7 +124,7 @@ def add_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.Ar
     add(user, "list", cmd_user_list, "list console users and their roles")
     add(user, "remove", cmd_user_remove, "remove a console user").add_argument("name")
 
-    serve = add(sub, "serve", cmd_serve, "serve the review console (127.0.0.1 by default)")
+    serve = add(sub, "serve", cmd_serve, COMMANDS["serve"])
     serve.add_argument("--brand", default=str(EXAMPLE_BRAND), help="brand profile (YAML; default: the example brand)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")

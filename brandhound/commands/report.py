@@ -1,4 +1,4 @@
-"""``brandhound kibana build|import|export`` and ``brandhound report``."""
+"""``brandhound kibana build|import|export`` and ``brandhound report``: what analysts look at."""
 
 from __future__ import annotations
 
@@ -6,19 +6,20 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from brandhound import cluster
-from brandhound.config import Settings
-from reporting.kibana_client import KibanaClient, KibanaError, KibanaSettings, export_ndjson
-from reporting.saved_objects import DEFAULT_EVIDENCE_BASE_URL, DEFAULT_NDJSON, build_objects, read_ndjson, to_ndjson
-from reporting.window import ReportError, parse_since
+if TYPE_CHECKING:
+    from brandhound.config import Settings
+    from reporting.kibana_client import KibanaClient
 
-#: The errors of these commands that are the user's to fix (printed without a traceback).
-ERRORS = (KibanaError, ReportError)
+COMMANDS = {"kibana": "Kibana saved objects: data views, searches, dashboards",
+            "report": "write the brand-risk report (HTML and PDF) for the last --since"}
 
 
 def _read_objects(path: Path) -> list[dict]:
+    from reporting.kibana_client import KibanaError
+    from reporting.saved_objects import read_ndjson
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -33,6 +34,8 @@ def _read_objects(path: Path) -> list[dict]:
 
 
 def cmd_kibana_build(args: argparse.Namespace, settings: Settings) -> int:
+    from reporting.saved_objects import build_objects, to_ndjson
+
     objects = build_objects(args.index_prefix or settings.es.index_prefix, args.evidence_base_url)
     Path(args.out).write_text(to_ndjson(objects), encoding="utf-8")
     print(f"wrote {len(objects)} saved objects to {args.out}")
@@ -40,10 +43,14 @@ def cmd_kibana_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _client(args: argparse.Namespace) -> KibanaClient:
+    from reporting.kibana_client import KibanaClient, KibanaSettings
+
     return KibanaClient(KibanaSettings.from_env(args.url, args.space, dict(os.environ)))
 
 
 def cmd_kibana_import(args: argparse.Namespace, settings: Settings) -> int:
+    from reporting.saved_objects import to_ndjson
+
     path = Path(args.file)
     objects = _read_objects(path)
     result = _client(args).import_objects(to_ndjson(objects))
@@ -53,6 +60,8 @@ def cmd_kibana_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kibana_export(args: argparse.Namespace, settings: Settings) -> int:
+    from reporting.kibana_client import export_ndjson
+
     wanted = _read_objects(Path(args.objects))
     ndjson = export_ndjson(_client(args), wanted)
     if args.out == "-":
@@ -65,10 +74,12 @@ def cmd_kibana_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from reporting.queries import ReportQueries  # matplotlib and WeasyPrint load only for a report
-    from reporting.report import make_report
+    from brandhound import cluster
     from brandhound.evidence import EvidenceStore
     from brandhound.profile import load_profile
+    from reporting.queries import ReportQueries
+    from reporting.report import make_report
+    from reporting.window import parse_since
 
     since = parse_since(args.since)
     profile = load_profile(args.brand)
@@ -84,9 +95,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Register ``kibana`` and ``report`` on the ``brandhound`` parser."""
-    kibana = sub.add_parser("kibana", help="Kibana saved objects: data views, searches, dashboards")
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    from reporting.saved_objects import DEFAULT_EVIDENCE_BASE_URL, DEFAULT_NDJSON
+
+    kibana = sub.add_parser("kibana", help=COMMANDS["kibana"])
     kibana = kibana.add_subparsers(dest="kibana_command", required=True)
     build = add(kibana, "build", cmd_kibana_build, "regenerate the saved objects from the item schema")
     build.add_argument("--out", default=str(DEFAULT_NDJSON), help=f"NDJSON file (default {DEFAULT_NDJSON})")
@@ -107,7 +119,7 @@ def add_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.Ar
     export.add_argument("--objects", default=str(DEFAULT_NDJSON), help="NDJSON naming the objects to export")
     export.add_argument("--out", default="-", help="NDJSON file to write, e.g. deploy/kibana/brandhound.ndjson (default stdout)")
 
-    report = add(sub, "report", cmd_report, "write the brand-risk report (HTML and PDF) for the last --since")
+    report = add(sub, "report", cmd_report, COMMANDS["report"])
     report.add_argument("--brand", required=True, help="brand profile (YAML)")
     report.add_argument("--since", default="7d", help="window: 12h, 7d, 2w... (default 7d)")
     report.add_argument("--out", required=True, help="directory for report.html, report.pdf and their images")
