@@ -22,7 +22,7 @@ import extruct
 from lxml import html as lxml_html
 from lxml.etree import ParserError
 
-from crawlers.prices import country_currency, currency_code, declared_country, parse_price, shared_symbol
+from crawlers.prices import country_currency, currency_code, currency_marks, declared_country, parse_price, shared_symbol
 
 log = logging.getLogger(__name__)
 
@@ -518,6 +518,7 @@ _NOT_MAIN = re.compile(r"related|recommend|similar|upsell|cross-?sell|carousel|s
                        r"sponsor|footer|header|nav|menu|mini-?cart|mini-?basket|shipping|delivery|installment|"
                        r"per-?unit|unit-?price|ratenzahlung|cuotas", re.I)
 _MONEY = re.compile(r"\d")
+_NUMBER = re.compile(r"\d(?:[\d.,\s]*\d)?")
 
 
 @dataclass
@@ -528,6 +529,8 @@ class _Shown:
     old: bool
     #: Elements between this price and the page's main heading (negative: before it).
     distance: int
+    #: The element shows several prices: it is taken only when no single price is shown.
+    block: bool = False
 
 
 def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
@@ -546,6 +549,8 @@ def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
         raw = el.get("content") if el.tag == "meta" else el.get("data-price") or _el_text(el)
         if not raw or len(raw) > 60 or not _MONEY.search(raw):
             continue
+        # A block of prices (old and new, with and without tax) is read after the prices in it.
+        block = raw is not el.get("content") and currency_marks(raw) > 1 and len(set(_NUMBER.findall(raw))) > 1
         amount, currency = parse_price(raw, tld=page.country)
         if _positive(amount) is None:
             continue
@@ -554,14 +559,14 @@ def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
             continue
         old = any(a.tag in ("del", "s", "strike") or _OLD_PRICE.search(_attr_text(a)) for a in chain[:3]) or \
             "line-through" in (el.get("style") or "")
-        out.append(_Shown(amount, currency, _el_text(el)[:100] or raw[:100], old, position - at))
+        out.append(_Shown(amount, currency, _el_text(el)[:100] or raw[:100], old, position - at, block))
     return out
 
 
 def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> None:
     """The price from what the page shows when structured data gave none; a sale price over the
     structured one when the page shows the structured price struck through beside a lower one."""
-    current = [s for s in shown if not s.old]
+    current = [s for s in shown if not s.old and not s.block] or [s for s in shown if not s.old]
     if into.price is None:
         if not current:
             return

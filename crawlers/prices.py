@@ -61,6 +61,23 @@ def shared_symbol(text: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+_ISO_SHOWN = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
+
+
+def currency_marks(text: str) -> int:
+    """How many currency symbols or codes ``text`` shows: two make a block of prices ("was 49 890 тг.,
+    now 44 890 тг."), not one price."""
+    marks = sum(1 for m in _ISO_SHOWN.finditer(text) if _iso(m.group()))
+    rest = _ISO_SHOWN.sub(" ", text)
+    for sym, _ in sorted(_SYMBOLS, key=lambda s: -len(s[0])):
+        if sym.isalpha() and len(sym) == 3 and sym.isupper():
+            continue  # counted as a code above
+        pattern = re.escape(sym) if not sym[0].isalpha() else rf"(?<![^\W\d_]){re.escape(sym)}(?![^\W\d_])"
+        marks += len(re.findall(pattern, rest, re.I))
+        rest = re.sub(pattern, " ", rest, flags=re.I)
+    return marks + len(_SHARED_SHOWN.findall(rest))
+
+
 def declared_country(currency: str) -> str | None:
     """A country whose currency is ``currency`` (for reading a shared symbol as that currency)."""
     return next((country for country, code in COUNTRY_CURRENCY.items() if code == currency), None)
