@@ -18,8 +18,8 @@ COMMANDS = {
     "match-image": "match images against the brand's official photos and logos; JSON lines out",
     "permute-domain": "generate look-alike domains of a domain (every dnstwist permutation kind); JSON lines out",
     "score-domain": "score domains as look-alikes of the brand's; JSON lines out",
-    "scan-leaks": "scan a dump (file or -) for the brand's leaked credentials, cards and secrets, as a stream; "
-                  "JSON lines out, secrets masked",
+    "scan-leaks": "scan dumps (files, directories or -) for the brands' leaked credentials, cards and secrets, "
+                  "as a stream; JSON lines out, secrets masked",
 }
 
 
@@ -134,7 +134,8 @@ def cmd_score_domain(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_scan_leaks(args: argparse.Namespace, settings: Settings) -> int:
     from detectors.leak_cli import scan_leaks_command
 
-    return scan_leaks_command(args.brand, args.source, settings)
+    return scan_leaks_command(args.brand, args.source, settings, domains=args.domains, bins=args.bins,
+                              prefixes=args.prefixes, progress=False if args.quiet else None)
 
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -152,5 +153,11 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     score_domain.add_argument("--threshold", type=float, help="verdict threshold (default: the profile's)")
     score_domain.add_argument("domain", nargs="*", help="domains or URLs, or - (or nothing) for one per line on stdin")
     scan = add(sub, "scan-leaks", cmd_scan_leaks, COMMANDS["scan-leaks"])
-    scan.add_argument("--brand", required=True, help="brand profile (YAML)")
-    scan.add_argument("source", help="a file, or - for standard input")
+    scan.add_argument("--brand", "--brands", dest="brand", metavar="FILE|DIR",
+                      help="brand profile, or a directory of profiles (minimal ones do: corporate_email_domains, "
+                           "card_bin_ranges, secret_prefixes)")
+    scan.add_argument("--domains", metavar="A,B", help="corporate e-mail domains to look for, without a profile")
+    scan.add_argument("--bins", metavar="R,R", help="card BIN ranges (411111 or 411100-411199), without a profile")
+    scan.add_argument("--prefixes", metavar="P,P", help="secret key prefixes, without a profile")
+    scan.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
+    scan.add_argument("source", nargs="+", help="files and directories (walked recursively), or - for standard input")
