@@ -147,8 +147,8 @@ class _SecretRule:
     label: str | None = None
     #: The anchor must not follow a letter or digit.
     boundary: bool = True
-    #: The pattern starts this many bytes before the anchor (for formats known by their end, as
-    #: Mailchimp's ``-us12``); the boundary is then checked where the pattern starts.
+    #: The pattern starts up to this many bytes before the anchor (for formats known by their end or
+    #: middle, as Mailchimp's ``-us12``); the boundary is then checked where the pattern starts.
     back: int = 0
     #: A value the pattern matched is kept only when this accepts it.
     check: Callable[[bytes], bool] | None = None
@@ -202,6 +202,10 @@ _BUILTIN_RULES = (
     _SecretRule("slack_webhook", ("hooks.slack.com/services/",),
                 re.compile(rb"hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{16,}"),
                 boundary=False),
+    _SecretRule("discord_webhook", ("discord.com/api/webhooks/", "discordapp.com/api/webhooks/"),
+                re.compile(rb"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,80}"), boundary=False),
+    _SecretRule("telegram_bot_token", (":aa",), re.compile(rb"[0-9]{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])"),
+                back=10),
     _SecretRule("stripe_key", ("sk_live_", "sk_test_", "rk_live_", "rk_test_"),
                 re.compile(rb"[sr]k_(?:live|test)_[A-Za-z0-9]{16,247}(?![A-Za-z0-9])")),
     _SecretRule("google_api_key", ("aiza",), re.compile(rb"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
@@ -248,7 +252,7 @@ _BUILTIN_RULES = (
     _SecretRule("api_token", ("api_key", "apikey", "api-key", "api_secret", "api-secret", "client_secret",
                               "client-secret", "token"),
                 re.compile(rb"(?i:api[_-]?(?:key|secret)s?|tokens?|client[_-]?secret)" + _ASSIGN +
-                           rb"([A-Za-z0-9_\-/+=~]{12,256})(?=[\"'`\s,;}\]]|$)"),
+                           rb"([A-Za-z0-9_\-/+=~:]{12,256})(?=[\"'`\s,;}\]]|$)"),
                 group=1, keyword=True, boundary=False),
     # npm's ``_auth`` and Docker's ``"auth"``: base64 of user:password for a package registry.
     _SecretRule("registry_auth", ("_auth", '"auth"'),
@@ -310,6 +314,8 @@ CLAIMED_TYPES: dict[str, tuple[str, str]] = {
     "grafana_token": ("saas_token", "Grafana service-account token (glsa_)"),
     "newrelic_api_key": ("saas_token", "New Relic user API key (NRAK-)"),
     "facebook_access_token": ("saas_token", "Facebook access token (EAACEdEose0cBA)"),
+    "discord_webhook": ("saas_token", "Discord webhook URL"),
+    "telegram_bot_token": ("saas_token", "Telegram bot token (bot id:AA + 33)"),
     "jwt": ("saas_token", "JSON Web Token (eyJ...eyJ...signature)"),
     "brand_api_key": ("saas_token", "a key with one of the brand profile's secret_prefixes"),
     "private_key": ("private_key", "PEM private key (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, PGP) or PuTTY .ppk"),
@@ -605,11 +611,15 @@ class LeakScanner:
 
     def _secret_at(self, piece: bytes, start: int, rules: list[_SecretRule], base: int, line_of) -> LeakHit | None:
         for rule in sorted(rules, key=lambda r: not r.brand):  # a brand prefix wins over a generic rule
-            begin = start - rule.back
-            if begin < 0 or (rule.boundary and begin > 0 and piece[begin - 1] in _ALNUM):
-                continue
-            match = rule.pattern.match(piece, begin)
-            if match is None:
+            if rule.back:  # the value starts up to ``back`` bytes before the anchor
+                match = rule.pattern.search(piece, max(0, start - rule.back), start + 512)
+                if match is None or match.start() > start:
+                    continue
+                begin = match.start()
+            else:
+                begin = start
+                match = rule.pattern.match(piece, begin)
+            if match is None or (rule.boundary and begin > 0 and piece[begin - 1] in _ALNUM):
                 continue
             raw = match.group(rule.group)
             if rule.check is not None and not rule.check(raw):
@@ -859,7 +869,7 @@ def _keyword_type(piece: bytes, begin: int, value: bytes, *, quoted: bool) -> st
     """The type of a token that a setting's name (``HEROKU_API_KEY``, ``oauth_token``) says is one, or
     None when the value does not look like a token: a word, a reference, a constant's or a type's name
     (an unquoted value must hold a digit: in code, an unquoted word is a name, not a literal)."""
-    if _PLACEHOLDER.search(value) or re.fullmatch(rb"[A-Z][A-Z0-9_]*", value) or \
+    if _PLACEHOLDER.search(value) or b"://" in value or re.fullmatch(rb"[A-Z][A-Z0-9_]*", value) or \
             (not quoted and not any(48 <= c <= 57 for c in value)):
         return None
     ident = begin

@@ -202,7 +202,9 @@ def _score(part: Part, split: str, system: str, hits: list[Hit]) -> list[Result]
         if of_kind:
             tp_kind = sum(1 for lab in of_kind if lab in matched)
             rows.append(Metrics.of(f"{part.name}/{kind}", tp_kind, 0, len(of_kind) - tp_kind))
-    return [Result(CORPUS, split, system, m, extra=(("files", float(len(part.files))),)) for m in rows]
+    return [Result(CORPUS, split, system, m, extra=(("files", float(len(part.files))),),
+                   note="" if m.kind.endswith(("/claimed", "/all_planted")) else
+                   "recall only: false positives are counted in the claimed rows") for m in rows]
 
 
 def _overall(results: list[Result], split: str, system: str) -> Result:

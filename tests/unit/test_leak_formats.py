@@ -217,3 +217,11 @@ def test_every_type_the_scanner_reports_is_documented():
 ])
 def test_more_cloud_and_saas_formats(kind, value):
     assert secrets(f"config: {value} \n") == [(kind, H(value.removeprefix("AccountKey=")))]
+
+
+def test_webhooks_and_tokens_with_a_colon():
+    discord = "https://discord.com/api/webhooks/123456789012345678/" + "aB3dE6gH9jK2mN5pQ8sT" * 3 + "xyzw"
+    telegram = "123456789:AA" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC2eF5"
+    assert secrets(f"hook: {discord}\nTELEGRAM_BOT_TOKEN={telegram}\n") == [
+        ("discord_webhook", H(discord.removeprefix("https://"))), ("telegram_bot_token", H(telegram))]
+    assert secrets("TOKEN_URL='https://auth.example.net/oauth2/token'\n") == []
