@@ -3,6 +3,7 @@
 #
 #   ./brandhound.sh run     the main job on the embedded default (local Elasticsearch)
 #   ./brandhound.sh test    the test suite (what .ci/run runs); extra arguments go to pytest
+#   ./brandhound.sh lint    ruff over the tree (what .ci/run checks before the tests)
 #   ./brandhound.sh setup   only install
 #   ./brandhound.sh lock    re-resolve requirements.lock (runtime) and requirements-dev.lock (+ tests) after changing pyproject.toml
 set -euo pipefail
@@ -110,6 +111,12 @@ case "$cmd" in
     install_peers
     cd "$ROOT"
     exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  lint)
+    install_system_packages
+    install_python_packages "$ROOT/requirements-dev.lock"
+    cd "$ROOT"
+    exec "$VENV/bin/ruff" check .
     ;;
   lock)
     install_python_packages

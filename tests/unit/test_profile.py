@@ -65,7 +65,8 @@ def _set(path, value):
         (_set(["threshhold"], 0.5), "threshhold: unknown field (misspelt?)"),
         (_set(["products", 1, "sku"], "KST-CUP-001"), "product SKU 'KST-CUP-001' appears twice"),
         (_set(["card_bin_ranges"], ["4556"]), "card_bin_ranges[0]"),
-        (_set(["rights_holder", "trademarks", 0, "classes"], [99]), "rights_holder.trademarks[0].classes[0]: Input should be less than or equal to 45"),
+        (_set(["rights_holder", "trademarks", 0, "classes"], [99]),
+         "rights_holder.trademarks[0].classes[0]: Input should be less than or equal to 45"),
     ],
 )
 def test_bad_profile_names_file_field_and_problem(brand_dir, change, expected):

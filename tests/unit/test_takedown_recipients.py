@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from brandhound.evidence import EvidenceStore
-from brandhound.items import Rdap
 from brandhound.profile import ProfileError, load_profile
 from detectors.rdap import RdapClient
 from sandbox.web import rdap as registry
