@@ -536,7 +536,10 @@ class _Shown:
 def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
     """Prices the page shows in elements marked as prices, in document order, each marked as an old
     (struck-through, "was") price or not; prices inside recommendations, carts or menus are left out."""
-    heading = next((h for h in doc.xpath("//h1") if _spaced_text(h) == page.main_heading), None)
+    # Prices are measured from the product's heading; a heading the document title does not echo at
+    # all may be a related item's, and the page's start is the better anchor then.
+    anchored = page.main_heading if not page.titles or _overlap(page.main_heading, page.titles) > 0 else None
+    heading = next((h for h in doc.xpath("//h1") if _spaced_text(h) == anchored), None) if anchored else None
     elements = list(doc.iter())
     at = elements.index(heading) if heading is not None else 0
     out: list[_Shown] = []
