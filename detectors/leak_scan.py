@@ -17,6 +17,10 @@ account. The scanner is built for that:
   carries only that. Account names (e-mail, user name) are kept in clear: they are what a
   security team acts on.
 
+Secret types (keys and tokens by their documented formats, and tokens named by the setting they are
+assigned to, such as ``HEROKU_API_KEY=...``) and what each is: :data:`CLAIMED_TYPES`
+(``evaluation/corpora/secrets/KINDS.md`` is its table).
+
 Credential formats: ``email:password``, ``email;password``, ``email|password``,
 ``url:login:password`` (and with spaces or ``;``/``|``, the URL quoted or not), URL user info
 (``https://user:pass@host``, the user may be an e-mail address), code literals
