@@ -373,7 +373,7 @@ def _structured(text: str, doc: Any, base: str, into: ExtractedListing, shown: l
         return
     try:
         data = extruct.extract(doc, base_url=base, syntaxes=syntaxes, errors="ignore")
-    except Exception as exc:  # extruct raises whatever its parsers raise on hostile input
+    except Exception as exc:  # noqa: BLE001 - extruct raises whatever its parsers raise on hostile input
         log.info("structured data unreadable on %s: %s", base, exc)
         return
     products: list[tuple[str, dict]] = []

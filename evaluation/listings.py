@@ -217,7 +217,7 @@ def baseline_predictions(split: str) -> dict[str, Prediction]:
     and its first offer; failing a price there, price-parser over the page's price meta tags and
     then the first element whose class or id says price. Re-implemented in our words."""
     import extruct
-    from lxml import html as lxml_html
+    from lxml import etree as lxml_etree, html as lxml_html
     from price_parser import Price
 
     out: dict[str, Prediction] = {}
@@ -226,7 +226,7 @@ def baseline_predictions(split: str) -> dict[str, Prediction]:
         try:
             data = extruct.extract(text, base_url=labels()[page_id]["url"],
                                    syntaxes=["json-ld", "microdata", "rdfa", "opengraph"], uniform=True, errors="ignore")
-        except Exception:  # a page extruct cannot read leaves the baseline with the visible-HTML fallback
+        except Exception:  # noqa: BLE001 - a page extruct cannot read leaves the baseline its visible-HTML fallback
             data = {}
         product = next((n for syntax in ("json-ld", "microdata", "rdfa") for n in _nodes(data.get(syntax, []))
                         if "Product" in str(n.get("@type"))), None)
@@ -243,7 +243,7 @@ def baseline_predictions(split: str) -> dict[str, Prediction]:
                 pred["availability"] = "OutOfStock"
         try:
             doc = lxml_html.document_fromstring(text)
-        except Exception:
+        except (ValueError, lxml_etree.ParserError):
             doc = None
         if doc is not None and not pred.get("price"):
             metas = doc.xpath("//meta[contains(@property,'price:amount') or @itemprop='price']/@content")
