@@ -61,6 +61,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Before Scrapy's HttpProxyMiddleware (750), which applies meta["proxy"].
     "crawlers.middlewares.egress.EgressProxyMiddleware": 700,
 }
+EXTENSIONS = {
+    # A live status line on a terminal (BRANDHOUND_PROGRESS, which `brandhound crawl` turns on).
+    "crawlers.progress.CrawlProgress": 500,
+}
+BRANDHOUND_PROGRESS = False
+BRANDHOUND_PROGRESS_INTERVAL = 1.0
 ITEM_PIPELINES = {
     "pipelines.evidence.EvidencePipeline": 200,
     "pipelines.images.ImageEvidencePipeline": 300,

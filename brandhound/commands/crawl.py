@@ -76,7 +76,8 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
         egress, seeds = plugins.environment("sandbox").crawl(settings, args, args.spider, seeds)
     if args.sandbox or settings.es_is_local_node:
         ensure_cluster(settings, 240)
-    overrides: dict[str, Any] = {**setting_overrides(args.set), **frontier_overrides(args)}
+    overrides: dict[str, Any] = {"BRANDHOUND_PROGRESS": not args.quiet, **setting_overrides(args.set),
+                                 **frontier_overrides(args)}
     summary = run_crawl(args.spider, Path(args.brand), seeds, egress, job_id=args.job_id, overrides=overrides)
     out(json.dumps(summary))
     return 0 if summary.get("finish_reason") == "finished" else 1
@@ -113,6 +114,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     crawl.add_argument("--sandbox", action="store_true",
                        help="crawl the sandbox web, or for onion spiders the onion sandbox (started if needed)")
     crawl.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a Scrapy setting (repeatable)")
+    crawl.add_argument("--quiet", action="store_true", help="no live status line on a terminal")
     sandbox_options(crawl)
     frontier_options(crawl)
 
