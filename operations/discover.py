@@ -501,12 +501,17 @@ def cmd_discover_nrd(args: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """``python -m operations.discover``: the same commands as ``brandhound discover``."""
-    parser = argparse.ArgumentParser(prog="brandhound discover", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="discover_command", required=True)
-    ct = sub.add_parser("ct", help="follow certificate-transparency logs for look-alike domains of every brand")
-    ct.set_defaults(func=cmd_discover_ct)
+#: The command group, in the form of ``brandhound.commands`` (name -> help).
+COMMANDS = {"discover": "find new look-alike domains of every brand as they appear: CT logs, NRD lists"}
+
+
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Adds ``discover ct`` and ``discover nrd`` under ``sub``; ``add(subparsers, name, func, help)``
+    as the core command line's."""
+    group = sub.add_parser("discover", help=COMMANDS["discover"], description=COMMANDS["discover"])
+    discover = group.add_subparsers(dest="discover_command", required=True)
+    ct = add(discover, "ct", cmd_discover_ct, "follow certificate-transparency logs (RFC 6962 and static-ct) and "
+             "index look-alike domains of every brand as Site candidates and findings; JSON lines out")
     ct.add_argument("--brands", required=True, help="a brand profile directory (or one profile)")
     ct.add_argument("--log-list", help="log list JSON in the browsers' v3 format, a file or URL")
     ct.add_argument("--log", action="append", help="a log URL (repeatable); static:URL for a tiled log's monitoring prefix")
@@ -515,17 +520,30 @@ def build_parser() -> argparse.ArgumentParser:
     ct.add_argument("--interval", type=float, default=60.0, help="seconds between polls with --follow (default 60)")
     ct.add_argument("--claim", type=int, default=CLAIM_ENTRIES, help=f"entries per claimed range (default {CLAIM_ENTRIES})")
     ct.add_argument("--max-entries", type=int, help="at most this many entries per log and poll")
-    nrd = sub.add_parser("nrd", help="score a newly-registered-domains list against every brand")
-    nrd.set_defaults(func=cmd_discover_nrd)
+    nrd = add(discover, "nrd", cmd_discover_nrd, "score a newly-registered-domains list (text, .gz or .zip; file or "
+              "URL) against every brand and index the look-alikes; JSON lines out")
     nrd.add_argument("--brands", required=True, help="a brand profile directory (or one profile)")
     nrd.add_argument("source", help="the list: a file or URL, plain text, .gz or .zip")
+
+
+def _add(subparsers: Any, name: str, func: Callable, help_: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(name, help=help_, description=help_)
+    p.set_defaults(func=func)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``python -m operations.discover ct|nrd ...``: the same commands as ``brandhound discover``."""
+    parser = argparse.ArgumentParser(prog="brandhound")
+    register(parser.add_subparsers(dest="command", required=True), _add)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from brandhound.config import load_settings
 
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv if argv[:1] == ["discover"] else ["discover", *argv])
     logging.basicConfig(level=os.environ.get("BRANDHOUND_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)
