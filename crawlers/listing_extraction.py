@@ -518,6 +518,8 @@ _NOT_MAIN = re.compile(r"related|recommend|similar|upsell|cross-?sell|carousel|s
                        r"sponsor|footer|header|nav|menu|mini-?cart|mini-?basket|shipping|delivery|installment|"
                        r"per-?unit|unit-?price|ratenzahlung|cuotas", re.I)
 _MONEY = re.compile(r"\d")
+_RANGE = re.compile(r"\d\s*\S{0,4}\s*(?:-|–|—|~|～|\bto\b|\bbis\b|\ba\b|\bà\b|\bdo\b|\bдо\b)\s*(\S{0,4}\s*\d[\d.,\s]*\d?\s*\S{0,4})",
+                    re.I)
 _NUMBER = re.compile(r"\d(?:[\d.,\s]*\d)?")
 
 
@@ -577,6 +579,10 @@ def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> 
         # (breadcrumbs, banners and mini-carts come before it).
         chosen = min(current, key=lambda s: s.distance if s.distance >= 0 else -2 * s.distance)
         into.price, into.price_source, into.price_text = chosen.amount, "html", chosen.text
+        if (m := _RANGE.search(chosen.text)) and "%" not in m.group(1):
+            # "502,20 – 558,00 б.р.", "from £10 to £20": the price is the lower end, the range kept.
+            top, _ = parse_price(m.group(1), tld=page.country)
+            into.price_max = top if top is not None and top > chosen.amount else None
         into.currency = into.currency or chosen.currency
         olds = [s.amount for s in shown if s.old and s.amount > chosen.amount]
         into.list_price = into.list_price or (olds[0] if olds else None)

@@ -84,3 +84,13 @@ def test_sku_is_a_code_not_a_model_name():
     assert extract_listing(page, "https://www.getit.co.il/Prod/144432/").sku == "144432"
     labelled = "<html><body><h1>Cup</h1><ul><li>Art.-Nr.: 4711-B</li></ul></body></html>"
     assert extract_listing(labelled, "https://shop.example.de/cup").sku == "4711-B"
+
+
+def test_a_shown_price_range_keeps_its_upper_end():
+    page = """<html><body><h1>BabyBjorn One</h1><div class="spec-price">502,20 – 558,00 б.р.</div></body></html>"""
+    got = extract_listing(page, "https://kids.1k.by/babybjorn-one")
+    assert (got.price, got.price_max, got.currency) == (502.2, 558.0, "BYN")
+    single = extract_listing("<html><body><h1>Cup</h1><span class='price'>ab 19,99 €</span></body></html>", "https://x.de/cup")
+    assert (single.price, single.price_max, single.currency) == (19.99, None, "EUR")
+    discount = extract_listing("<html><body><h1>Cup</h1><span class='price'>12,99 € - 20%</span></body></html>", "https://x.de/c")
+    assert (discount.price, discount.price_max) == (12.99, None)
