@@ -378,17 +378,23 @@ _STEALER_FIELDS = {
 _FIELD_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9 _-]{0,15}?)\s*[:=]\s?(.*?)\s*$")
 _PIPE = re.compile(r"\s*\|\s*")
 _FIELD_PREFIX = re.compile(rb"\s*([A-Za-z0-9][A-Za-z0-9 _-]{0,15}?)\s*[:=]")
-#: A line that may hold a setting: a name and an assignment at its start, XML, or PHP's define().
-_SETTING_PREFIX = re.compile(rb"\s*(?:export\s+|\$)?[\"']?[A-Za-z_][\w.\-]{0,63}[\"']?\s*(?:[:=]|\s)|.*?(?:<|define)")
+#: A line that may hold a setting: a name and an assignment at its start, XML, JSON, a URL or PHP's define().
+_SETTING_PREFIX = re.compile(rb"\s*(?:export\s+|\$)?[\"']?[A-Za-z_][\w.\-]{0,63}[\"']?\s*(?:[:=]|\s)"
+                             rb"|.*?(?:<|define|\":|':|://)")
 
 # Configuration records: setting names by what they hold, compared lowercased without '_', '-', '.'.
-_HOST_NAMES = ("host", "hostname", "server", "url", "machine")
+_HOST_NAMES = ("host", "hostname", "server", "url", "machine", "datasource", "address")
 _USER_NAMES = ("user", "username", "login", "nick", "email", "userid")
 _PASS_NAMES = ("pass", "password", "passwd", "pwd", "passphrase")
 _KEY_VALUE = re.compile(r"""^\s*(?:export\s+|\$)?["']?([A-Za-z_][\w.\-]{0,63})["']?\s*(?:=>|:=|:|=)\s*(.*?)\s*$""")
 _DEFINE = re.compile(r"""define\(\s*["'](\w{1,64})["']\s*,\s*(["'])(.*?)\2""")
 _XML_ELEMENT = re.compile(r"<(\w{1,64})(?:\s[^>]*)?>([^<]*)</\1>")
 _XML_ATTRIBUTE = re.compile(r"""(?<![\w\-])([A-Za-z_][\w\-]{0,63})\s*=\s*(["'])(.*?)\2""")
+_JSON_PAIR = re.compile(r"""(["'])([A-Za-z_][\w.\-]{0,63})\1\s*:\s*(["'])((?:(?!\3)[^\\]|\\.){0,256})\3""")
+_XML_KEY_VALUE = re.compile(r"""\b(?:key|name)\s*=\s*(["'])([\w.\-: ]{1,64})\1\s+value\s*=\s*(["'])(.*?)\3""", re.I)
+_CONNECTION_PAIR = re.compile(r"(?:^|;)\s*([A-Za-z][\w .\-]{0,30}?)\s*=\s*([^;]*)")
+_URL_HOST = re.compile(r"[a-z][a-z0-9+.\-]{1,15}://(?:[^@/\s\"'<>]*@)?\[?([A-Za-z0-9][\w.\-]*\.[A-Za-z]{2,63})(?=[:/?#;\s\"'<>\]]|$)", re.I)
+_QUERY_PAIR = re.compile(r"[?&;]([A-Za-z_][\w.\-]{0,30})=([^&;\s\"'#<>]{1,256})")
 _SPACED = re.compile(r"""^\s*(machine|login|password|account|hostname|username|user|host)\s+(["']?)(\S+?)\2\s*$""", re.I)
 _NETRC_PAIR = re.compile(r"\b(machine|login|password|account)\s+(\S+)")
 _NOT_A_PASSWORD = frozenset({"", "true", "false", "null", "none", "nil", "yes", "no", "0", "1", "undefined"})
@@ -675,8 +681,13 @@ class LeakScanner:
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         if lines and _is_field_line(raw):
-            yield from self._stealer_record(piece, line_start, base, line_of, done_records)
-            return
+            run_start, fields = self._stealer_fields(piece, line_start, done_records)
+            if fields is None:  # read already, from an earlier line of its run
+                return
+            if {"user", "pass"} <= {name for name, _, _ in fields}:
+                yield from self._stealer_record(run_start, fields, base, line_of, done_records)
+                return
+            # A lone "url = ..." or "Host: ..." line is no stealer record: the other readers may know it.
         text, encoding = decode_line(raw)
         line = line_of(line_start)
 
@@ -741,9 +752,10 @@ class LeakScanner:
                        user=account, domain=domain, secret_type=fmt, service=service, matched=corp, brand=True,
                        end_line=end_line if end_line != line else None)
 
-    def _stealer_record(self, piece: bytes, line_start: int, base: int, line_of,
-                        done_records: set[int]) -> Iterator[LeakHit]:
-        """The run of stealer-log field lines around ``line_start``, split into records."""
+    def _stealer_fields(self, piece: bytes, line_start: int,
+                        done_records: set[int]) -> tuple[int, list[tuple[str, str, int]] | None]:
+        """Where the run of stealer-log field lines around ``line_start`` starts, and its fields as
+        (url/user/pass/soft, value, offset in ``piece``); None when the run was read already."""
         run_start = line_start
         for _ in range(12):
             if run_start == 0:
@@ -753,8 +765,7 @@ class LeakScanner:
                 break
             run_start = prev
         if run_start in done_records:
-            return
-        done_records.add(run_start)
+            return run_start, None
         fields: list[tuple[str, str, int]] = []
         pos = run_start
         for _ in range(64):
@@ -768,6 +779,14 @@ class LeakScanner:
             if end >= len(piece):
                 break
             pos = end + 1
+        return run_start, fields
+
+    def _stealer_record(self, run_start: int, fields: list[tuple[str, str, int]], base: int, line_of,
+                        done_records: set[int]) -> Iterator[LeakHit]:
+        """The credentials of a run of stealer-log fields, split into records (each run is read once)."""
+        if run_start in done_records:
+            return
+        done_records.add(run_start)
         # The URL comes first in most stealers' records and last in some ("username / password / website").
         url_first = next((name for name, _, _ in fields if name != "soft"), "url") == "url"
         records: list[dict[str, tuple[str, int]]] = []
@@ -922,7 +941,7 @@ def _field_name(name: str) -> str | None:
 
 def _setting_class(name: str) -> str | None:
     """host, user or pass for a setting's name (``IRC_HOST``, ``sshUserName``, ``dbpasswd``), else None."""
-    norm = re.sub(r"[_\-.]", "", name.lower())
+    norm = re.sub(r"[_\-.\s]", "", name.lower())
     if "bypass" in norm:
         return None
     for cls, names in (("pass", _PASS_NAMES), ("user", _USER_NAMES), ("host", _HOST_NAMES)):
@@ -942,23 +961,37 @@ def _dequote(value: str) -> tuple[str, int]:
 
 def _config_fields(text: str) -> list[tuple[str, str, int]]:
     """The host, user and password settings on one line of a configuration file, as (class, value, index):
-    ``NAME=value`` and ``name: value`` (``.env``, INI, YAML, JSON), PHP ``define()`` and ``$var``, XML
-    elements and attributes, and ``.netrc``-style ``machine host login user password secret``."""
+    ``NAME=value`` and ``name: value`` (``.env``, INI, YAML, properties), JSON pairs (one or many on a line),
+    PHP ``define()`` and ``$var``, XML elements and attributes (and ``key="..." value="..."`` pairs),
+    connection strings (``Server=...;User Id=...;Password=...``), a URL's host and query
+    (``jdbc:mysql://db.corp/x?user=..&password=..``) and ``.netrc``-style ``machine host login user password secret``."""
     out: list[tuple[str, str, int]] = []
     if "<" in text:
         for m in _XML_ELEMENT.finditer(text):
             out.append((m.group(1), m.group(2).strip(), m.start(2) + len(m.group(2)) - len(m.group(2).lstrip())))
+        for m in _XML_KEY_VALUE.finditer(text):
+            out.append((m.group(2), m.group(4), m.start(4)))
         for m in _XML_ATTRIBUTE.finditer(text):
             out.append((m.group(1), m.group(3), m.start(3)))
+    elif '":' in text or "':" in text or '" :' in text:
+        out.extend((m.group(2), m.group(4), m.start(4)) for m in _JSON_PAIR.finditer(text))
     elif "define" in text and (m := _DEFINE.search(text)) is not None:
         out.append((m.group(1), m.group(3), m.start(3)))
     elif re.match(r"\s*(?:machine|default)\s", text) and len(pairs := list(_NETRC_PAIR.finditer(text))) > 1:
         out.extend((m.group(1), m.group(2), m.start(2)) for m in pairs)
+    elif ";" in text and text.count("=") >= 2 and "://" not in text:
+        out.extend((m.group(1), m.group(2).strip().strip("'\""), m.start(2)) for m in _CONNECTION_PAIR.finditer(text))
     elif (m := _SPACED.match(text)) is not None:
         out.append((m.group(1), m.group(3), m.start(3)))
     elif (m := _KEY_VALUE.match(text)) is not None:
         value, shift = _dequote(m.group(2))
         out.append((m.group(1), value, m.start(2) + shift))
+    if "://" in text:
+        # A URL's host is the record's host; its query may carry the login (JDBC, ODBC, DSNs).
+        for m in _URL_HOST.finditer(text):
+            out.append(("host", m.group(1), m.start(1)))
+        if "?" in text or "&" in text:
+            out.extend((m.group(1), m.group(2), m.start(2)) for m in _QUERY_PAIR.finditer(text))
     return [(cls, value, index) for name, value, index in out if (cls := _setting_class(name))]
 
 
@@ -968,8 +1001,12 @@ def _password_ok(value: str) -> bool:
 
 
 def _host(url: str | None) -> str | None:
+    """The host of a URL, a ``host:port/path`` or a JDBC-style ``jdbc:mysql://host/db``."""
     if not url:
         return None
+    m = _URL_HOST.search(url) if "://" in url else None
+    if m is not None:
+        return m.group(1).lower()
     try:
         return urlsplit(url if "://" in url else f"//{url}").hostname
     except ValueError:

@@ -225,3 +225,24 @@ def test_webhooks_and_tokens_with_a_colon():
     assert secrets(f"hook: {discord}\nTELEGRAM_BOT_TOKEN={telegram}\n") == [
         ("discord_webhook", H(discord.removeprefix("https://"))), ("telegram_bot_token", H(telegram))]
     assert secrets("TOKEN_URL='https://auth.example.net/oauth2/token'\n") == []
+
+
+def test_minified_json_connection_strings_url_queries_and_properties():
+    text = "\n\n".join([
+        '{"host":"ftp.orvellia.com","user":"deploy","password":"Json1234"}',
+        "Server=sql.orvellia.com;Database=crm;User Id=sa;Password=Conn5678;",
+        "url = jdbc:mysql://db.orvellia.com:3306/app?user=app&password=Query999",
+        "spring.datasource.url=jdbc:postgresql://pg.orvellia.com:5432/app\nspring.datasource.username=svc\n"
+        "spring.datasource.password=Props777",
+        '<appSettings>\n  <add key="SmtpServer" value="smtp.orvellia.com" />\n  <add key="SmtpUser" value="mailer" />\n'
+        '  <add key="SmtpPassword" value="Xml4242" />\n</appSettings>',
+        '{"host":"localhost","user":"root","password":"NotOurs1"}',
+        "Server=sql.mailbox-example.com;User Id=sa;Password=NotOurs2;",
+    ])
+    assert creds(text) == [
+        ("deploy", H("Json1234"), "config_record"),
+        ("sa", H("Conn5678"), "config_record"),
+        ("app", H("Query999"), "config_record"),
+        ("svc", H("Props777"), "config_record"),
+        ("mailer", H("Xml4242"), "config_record"),
+    ]
