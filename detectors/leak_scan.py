@@ -695,6 +695,7 @@ class LeakScanner:
             return base + line_start + _byte_index(text, encoding, index)
 
         taken: list[tuple[int, int]] = []
+        found = 0
         for m in (_USERINFO.finditer(text) if "://" in text else ()):
             taken.append(m.span())
             user, password = unquote(m.group(1)), unquote(m.group(2))
@@ -702,6 +703,7 @@ class LeakScanner:
             if corp is None and "@" in user:
                 corp = self.corporate_domain(user.rpartition("@")[2])
             if corp and line_start + m.start() < report_below:
+                found += 1
                 yield self._credential(user, password, line, offset(m.start(1)), corp, "url_userinfo",
                                        service=f"{text[m.start():m.start(1)]}{m.group(3)}")
         for m in _EMAIL.finditer(text):
@@ -730,6 +732,7 @@ class LeakScanner:
             service = prefix.group(1) if prefix else None
             if prefix:
                 fmt = "url:login:password"
+            found += 1
             yield self._credential(m.group(0), password, line, offset(m.start()), corp, fmt or "email:password",
                                    service=service)
         if lines and "://" in text:
@@ -738,9 +741,10 @@ class LeakScanner:
                 host = urlsplit(m.group("url")).hostname
                 corp = self.corporate_domain(host)
                 if corp:
+                    found += 1
                     yield self._credential(m.group("login"), m.group("pw"), line, offset(m.start("login")), corp,
                                            "url:login:password", service=m.group("url"), email=False)
-        if lines:
+        if lines and not found:  # a line that is a credential by itself is no setting of a record
             yield from self._config_record(piece, line_start, base, line_of, done_records)
 
     def _credential(self, user: str, password: str, line: int, offset: int, corp: str, fmt: str, *,
