@@ -514,7 +514,7 @@ def _title(doc: Any, page: _Page) -> str | None:
 _OLD_PRICE = re.compile(r"(?<![a-z])(?:old|was|rrp|uvp|msrp|srp)(?![a-z])|before|list-?price|regular|original|strike|"
                         r"crossed|compare|previous|"
                         r"vorher|statt|ancien|barr|prezzo-?pieno|antes|tachad|przekre|dawn|instead", re.I)
-_NOT_MAIN = re.compile(r"related|recommend|similar|upsell|cross-?sell|carousel|slider|also|viewed|suggest|"
+_NOT_MAIN = re.compile(r"related|recommend|similar|upsell|cross-?sell|carousel|also|viewed|suggest|"
                        r"sponsor|footer|header|nav|menu|mini-?cart|mini-?basket|shipping|delivery|installment|"
                        r"per-?unit|unit-?price|ratenzahlung|cuotas", re.I)
 _MONEY = re.compile(r"\d")
@@ -533,6 +533,7 @@ class _Shown:
     distance: int
     #: The element shows several prices: it is taken only when no single price is shown.
     block: bool = False
+    element: Any = None
 
 
 def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
@@ -549,7 +550,8 @@ def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "option", "select", "head"):
             continue
         attrs = _attr_text(el)
-        if not (_PRICE_HINT.search(attrs) or el.get("data-price") is not None) or len(out) > 200:
+        struck_tag = el.tag in ("del", "s", "strike")
+        if not (_PRICE_HINT.search(attrs) or el.get("data-price") is not None or struck_tag) or len(out) > 200:
             continue
         raw = el.get("content") if el.tag == "meta" else el.get("data-price") or _el_text(el)
         if not raw or len(raw) > 60 or not _MONEY.search(raw):
@@ -564,7 +566,9 @@ def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
             continue
         old = any(a.tag in ("del", "s", "strike") or _OLD_PRICE.search(_attr_text(a)) for a in chain[:3]) or \
             "line-through" in (el.get("style") or "")
-        out.append(_Shown(amount, currency, _el_text(el)[:100] or raw[:100], old, position - at, block))
+        if struck_tag and currency is None and not _PRICE_HINT.search(attrs):
+            continue  # struck-through text that is no price
+        out.append(_Shown(amount, currency, _el_text(el)[:100] or raw[:100], old, position - at, block, el))
     return out
 
 
@@ -574,6 +578,7 @@ def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> 
     current = [s for s in shown if not s.old and not s.block] or [s for s in shown if not s.old]
     if into.price is None:
         if not current:
+            _after_struck_price(into, shown)
             return
         # The product's price is shown next to its name; one above the name counts as twice as far
         # (breadcrumbs, banners and mini-carts come before it).
@@ -600,6 +605,19 @@ def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> 
             into.list_price, into.price, into.price_text = into.price, lower[0].amount, lower[0].text
     if into.price_text is None:
         into.price_text = next((s.text for s in current if abs(s.amount - into.price) < 0.005), None)
+
+
+def _after_struck_price(into: ExtractedListing, shown: list[_Shown]) -> None:
+    """A struck-through price and, just after it, a bare lower number (``<del>$420</del> 7折 <b>294</b>``):
+    the number is the price asked, the struck one the list price."""
+    for old in sorted((s for s in shown if s.old and s.element is not None), key=lambda s: abs(s.distance)):
+        for el in list(old.element.itersiblings())[:6] + list(old.element.getparent().itersiblings())[:4]:
+            amount, _ = parse_price((el.text or "").strip()[:40]) if isinstance(el.tag, str) else (None, None)
+            if amount is not None and old.amount * 0.2 <= amount < old.amount:
+                into.price, into.list_price, into.price_source = amount, old.amount, "html"
+                into.price_text, into.currency = _el_text(el)[:100], into.currency or old.currency
+                into.extraction = into.extraction or "html"
+                return
 
 
 def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: datetime, page: _Page) -> None:

@@ -94,3 +94,10 @@ def test_a_shown_price_range_keeps_its_upper_end():
     assert (single.price, single.price_max, single.currency) == (19.99, None, "EUR")
     discount = extract_listing("<html><body><h1>Cup</h1><span class='price'>12,99 € - 20%</span></body></html>", "https://x.de/c")
     assert (discount.price, discount.price_max) == (12.99, None)
+
+
+def test_a_bare_number_after_a_struck_price_is_the_price_asked():
+    page = """<html><head><title>鵝肉鬆 250g｜PChome</title></head><body><h1>鵝肉鬆 250g</h1>
+        <p><del>$420</del> <font>7</font>折 <span>294</span> 元</p></body></html>"""
+    got = extract_listing(page, "https://www.pcstore.com.tw/p/M67296549.htm")
+    assert (got.price, got.list_price, got.currency) == (294.0, 420.0, "TWD")
