@@ -38,8 +38,9 @@ class ImageFacts:
         return Image.MIME.get(self.format or "")
 
 
-def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, int, int, str | None]:
-    """The image as RGB at most 512 px a side, its full width and height and its format; a
+def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+           work_size: tuple[int, int] = _WORK_SIZE) -> tuple[Image.Image, int, int, str | None]:
+    """The image as RGB at most ``work_size`` (512 px a side by default), its full width and height and its format; a
     transparent image is flattened on white, as a page shows it (dropping the alpha channel
     would put whatever colour the transparent pixels hold, often black, in its place)."""
     if not data:
@@ -51,7 +52,7 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image.
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageRefused(f"{width}x{height} pixels is over the limit of {max_pixels:,} (decompression bomb?)")
-            img.draft("RGB", _WORK_SIZE)  # JPEG decodes at reduced scale: fast and small
+            img.draft("RGB", work_size)  # JPEG decodes at reduced scale: fast and small
             img.load()
     except ImageRefused:
         raise
@@ -61,7 +62,7 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image.
         raise ImageRefused(f"not a readable image: {exc}") from None
     fmt = img.format
     img = flatten(img)
-    img.thumbnail(_WORK_SIZE)
+    img.thumbnail(work_size)
     return img, width, height, fmt
 
 

@@ -29,6 +29,9 @@ WORK_SIDE = 512
 MIN_SIDE = 320
 #: Corners kept per image.
 N_FEATURES = 700
+#: A large query is described up to this long side, with up to this many corners.
+QUERY_SIDE = 1024
+MAX_QUERY_FEATURES = 2000
 #: Lowe's ratio: a match counts when its nearest descriptor is clearly nearer than the second.
 RATIO = 0.8
 #: Matches that must agree on one similarity transform for the copy to be the official image.
@@ -44,14 +47,13 @@ MIN_MATCHES = MIN_INLIERS
 #: Scale of the official image in the copy: outside this range the transform is implausible.
 SCALE_RANGE = (0.08, 12.0)
 
-_ORB = None
+_ORBS: dict[int, object] = {}
 
 
-def _orb():
-    global _ORB
-    if _ORB is None:  # one detector per process: creating it costs more than using it on a small image
-        _ORB = cv2.ORB_create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=12)
-    return _ORB
+def _orb(n_features: int):
+    if n_features not in _ORBS:  # kept per process: creating one costs more than using it on a small image
+        _ORBS[n_features] = cv2.ORB_create(nfeatures=n_features, scaleFactor=1.2, nlevels=8, fastThreshold=12)
+    return _ORBS[n_features]
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ class Features:
         return len(self.points)
 
 
-def _grey(img: Image.Image) -> np.ndarray:
+def _grey(img: Image.Image, work_side: int) -> np.ndarray:
     grey = img.convert("L")
-    scale = min(1.0, WORK_SIDE / max(grey.size))
+    scale = min(1.0, work_side / max(grey.size))
     if max(grey.size) * scale < MIN_SIDE:
         scale = MIN_SIDE / max(grey.size)
     if scale != 1.0:
@@ -73,9 +75,16 @@ def _grey(img: Image.Image) -> np.ndarray:
     return np.asarray(grey)
 
 
-def describe(img: Image.Image) -> Features:
-    """ORB corners and descriptors of an image (any mode; transparency should be flattened first)."""
-    keypoints, descriptors = _orb().detectAndCompute(_grey(img), None)
+def describe(img: Image.Image, *, query: bool = False) -> Features:
+    """ORB corners and descriptors of an image (any mode; transparency should be flattened first).
+    A query (a listing photo, a page screenshot) is described larger and with more corners when
+    it is large: the official photo may fill only a third of it, among text and other photos."""
+    work_side, n_features = WORK_SIDE, N_FEATURES
+    if query and max(img.size) > WORK_SIDE:
+        work_side = min(QUERY_SIDE, max(img.size))
+        n_features = round(N_FEATURES * (work_side / WORK_SIDE) ** 2 * img.width * img.height / max(img.size) ** 2)
+        n_features = max(N_FEATURES, min(MAX_QUERY_FEATURES, n_features))
+    keypoints, descriptors = _orb(n_features).detectAndCompute(_grey(img, work_side), None)
     if descriptors is None or not keypoints:
         return Features(np.empty((0, 2), np.float32), np.empty((0, 32), np.uint8))
     return Features(np.array([k.pt for k in keypoints], dtype=np.float32), descriptors)

@@ -56,16 +56,25 @@ MIN_BITS = 8
 CROP_STEPS = (0.0, 0.06, 0.12)
 #: Quarter turns hashed (uncropped, plain and mirrored): listings rotate photos by 90/180/270.
 QUARTER_TURNS = (90, 180, 270)
+#: Parts of a composed image (a padded photo, a collage, a page) hashed on their own, at most.
+REGIONS = 6
+_REGION_SIDE = 320
+_REGION_TOLERANCE = 24
+_REGION_MIN_SHARE = 0.02
+_REGION_MIN_SIDE = 24
 #: Bumped whenever what the cached index holds, or how it is computed, changes.
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+#: Listing images are decoded up to this size for stage 2 (a photo inside a page needs the pixels).
+_QUERY_WORK = (local_features.QUERY_SIDE, local_features.QUERY_SIDE)
 _TURN = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 
 
 def _variants(img: Image.Image):
     """(image, mirrored, rotation) for the photo and its mirror, each under every crop of the
-    grid, and each turned by every quarter turn."""
+    grid, each turned by every quarter turn, and trimmed of a plain border (a product or a logo
+    on white is found again as a region of a page, which has no such border)."""
     w, h = img.size
     for mirrored, base in ((False, img), (True, ImageOps.mirror(img))):
         for left, top, right, bottom in itertools.product(CROP_STEPS, repeat=4):
@@ -73,6 +82,53 @@ def _variants(img: Image.Image):
             yield (base.crop(box) if box != (0, 0, w, h) else base), mirrored, 0
         for turn in QUARTER_TURNS:
             yield base.transpose(_TURN[turn]), mirrored, turn
+        trimmed, _ = _regions(base, limit=1)
+        if trimmed:
+            yield base.crop(trimmed[0]), mirrored, 0
+
+
+def _regions(img: Image.Image, limit: int = REGIONS) -> tuple[list[tuple[int, int, int, int]], np.ndarray | None]:
+    """Boxes of the parts of an image that stand out from a plain background (the colour of most
+    of its border): the content of a padded photo, the photos of a collage, the photo of a page
+    screenshot, a logo on a coloured ground. Largest first; none when there is no plain border.
+    Found on a small copy (a few milliseconds), returned in the image's own pixels, with the
+    background colour."""
+    scale = min(1.0, _REGION_SIDE / max(img.size))
+    small = np.asarray(img.convert("RGB").resize((max(1, round(img.width * scale)), max(1, round(img.height * scale)))),
+                       dtype=np.int16)
+    border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
+    background = np.median(border, axis=0)
+    if (np.abs(border - background).max(axis=1) <= _REGION_TOLERANCE).mean() < 0.6:
+        return [], None  # the photo runs to the edge: no ground to find parts on
+    mask = (np.abs(small - background).max(axis=2) > _REGION_TOLERANCE).astype(np.uint8)
+    if mask.mean() < 0.02:
+        return [], None
+    import cv2  # only here: the regions are found with OpenCV's connected components
+
+    area = small.shape[0] * small.shape[1]
+    boxes: dict[tuple[int, int, int, int], int] = {}
+    # as they are, and with parts a few pixels apart joined (a logo of several shapes, a photo
+    # whose product stands on white): the two give different boxes, both worth a hash
+    for part_mask in (mask, cv2.dilate(mask, np.ones((5, 5), np.uint8))):
+        _, _, stats, _ = cv2.connectedComponentsWithStats(part_mask, connectivity=8)
+        for x, y, bw, bh, _ in stats[1:]:
+            if bw * bh >= _REGION_MIN_SHARE * area and min(bw, bh) >= _REGION_MIN_SIDE:
+                boxes[(int(x), int(y), int(x + bw), int(y + bh))] = int(bw * bh)
+    ranked = sorted(boxes, key=lambda b: -boxes[b])
+    out = [tuple(round(v / scale) for v in box) for box in ranked[:limit]]
+    return [b for b in out if b != (0, 0, img.width, img.height)], background
+
+
+def _on_white(img: Image.Image, background: np.ndarray) -> Image.Image:
+    """The image with its background colour turned white, as the official logos are flattened:
+    a logo pasted on a coloured ground hashes like the logo again."""
+    if (background >= 255 - _REGION_TOLERANCE).all():
+        return img
+    pixels = np.asarray(img.convert("RGB"), dtype=np.int16)
+    ground = np.abs(pixels - background).max(axis=2) <= _REGION_TOLERANCE
+    out = pixels.astype(np.uint8)
+    out[ground] = 255
+    return Image.fromarray(out)
 
 
 def is_degenerate(hash_hex: str) -> bool:
@@ -89,7 +145,8 @@ class ImageMatch:
     #: pHash distance to the nearest variant of the official image (None when only stage 2 found it).
     distance: int | None
     mirrored: bool
-    #: ``hash`` (a confident pHash match), ``hash+local`` (a pHash match confirmed by local
+    #: ``hash`` (a confident pHash match), ``region-hash`` (a confident pHash match of one part
+    #: of a composed image: a collage, a page, a padded photo), ``hash+local`` (a pHash match confirmed by local
     #: features) or ``local`` (found by local features alone).
     stage: str = "hash"
     #: Local-feature matches that agree on one similarity transform (stages with ``local``).
@@ -240,13 +297,19 @@ class OfficialImages:
         """Both stages on an image (encoded bytes, or a decoded image): a confident pHash match,
         else the official image its local features verify (the hash candidate first), or None.
         Raises ImageRefused for bytes that are not an image we will decode."""
-        img = decode(image, max_pixels=max_pixels)[0] if isinstance(image, bytes) else flatten(image)
+        img = decode(image, max_pixels=max_pixels, work_size=_QUERY_WORK)[0] if isinstance(image, bytes) else flatten(image)
         nearest = self._nearest(str(imagehash.phash(img)))
         if nearest is not None and nearest[1] <= CONFIDENT_DISTANCE:
             return self._hash_match(*nearest)
+        boxes, background = _regions(img)
+        whitened = _on_white(img, background) if boxes else img
+        for box in boxes:
+            region = self._nearest(str(imagehash.phash(whitened.crop(box))))
+            if region is not None and region[1] <= CONFIDENT_DISTANCE:
+                return self._hash_match(*region, stage="region-hash")
         if self.local is None or not self.local_owners:
             return None
-        query = local_features.describe(img)
+        query = local_features.describe(img, query=True)
         if nearest is not None and nearest[1] <= MATCH_DISTANCE:
             i, distance = nearest
             name, _, mirrored = self.entries[i][0], None, self.entries[i][3]
@@ -269,7 +332,7 @@ def _file_digest(path: str) -> str:
 def _parameters() -> tuple:
     """What the built index depends on besides the files (a change rebuilds the cache)."""
     lf = local_features
-    return (CROP_STEPS, QUARTER_TURNS, lf.WORK_SIDE, lf.MIN_SIDE, lf.N_FEATURES, imagehash.__version__)
+    return (CROP_STEPS, QUARTER_TURNS, REGIONS, _REGION_SIDE, _REGION_TOLERANCE, lf.WORK_SIDE, lf.MIN_SIDE, lf.N_FEATURES, imagehash.__version__)
 
 
 __all__ = ["CONFIDENT_DISTANCE", "ImageMatch", "ImageRefused", "MATCH_DISTANCE", "OfficialImages", "is_degenerate"]
