@@ -639,7 +639,7 @@ def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: dateti
     if into.availability is None:
         into.availability = _shown_availability(doc)
     if into.sku is None:
-        into.sku = _shown_sku(doc) or _url_sku(base)
+        into.sku = _shown_sku(doc) or _script_sku(text) or _url_sku(base)
     if not into.seller:
         for el in doc.xpath("//*[@class or @id or @itemprop]"):
             if _SELLER_HINT.search(_attr_text(el)):
@@ -768,9 +768,18 @@ def _shown_sku(doc: Any) -> str | None:
         text = _el_text(el)
         if len(text) > 80:
             continue
-        if m := _SKU_LABEL.search(text):
-            return m.group(1).rstrip(".")
+        if (m := _SKU_LABEL.search(text)) and _CODE.fullmatch(code := m.group(1).rstrip(".")):
+            return code
     return None
+
+
+_SCRIPT_SKU = re.compile(r"""["'](?:sku|productSku|product_sku|skuId)["']\s*:\s*["']([^"']{2,64})["']""")
+
+
+def _script_sku(text: str) -> str | None:
+    """The SKU a shop's scripts carry for its data layer or cart (``"sku":"1236291"``), the most frequent."""
+    codes = [c for c in _SCRIPT_SKU.findall(text[:MAX_HTML]) if _CODE.fullmatch(c)]
+    return max(codes, key=codes.count) if codes else None
 
 
 _URL_ID = (

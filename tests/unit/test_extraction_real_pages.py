@@ -101,3 +101,9 @@ def test_a_bare_number_after_a_struck_price_is_the_price_asked():
         <p><del>$420</del> <font>7</font>折 <span>294</span> 元</p></body></html>"""
     got = extract_listing(page, "https://www.pcstore.com.tw/p/M67296549.htm")
     assert (got.price, got.list_price, got.currency) == (294.0, 420.0, "TWD")
+
+
+def test_sku_from_a_data_layer_when_markup_has_none_and_a_label_needs_a_code():
+    page = """<html><body><h1>Microondas Panasonic</h1><p>Código Civil</p>
+        <script>var meta = {"product": {"variants": [{"sku":"1236291","name":"Microondas"}]}};</script></body></html>"""
+    assert extract_listing(page, "https://mediamarkt.pt/products/micro-ondas").sku == "1236291"
