@@ -8,7 +8,11 @@ matching against every official image variant). Reports listings scored per seco
 round) and the scorer's set-up time; the verdicts are checked against the ground truth so a
 fast-but-wrong scorer cannot pass.
 
-    .venv/bin/python bench/listings.py [--listings 300] [--rounds 5]
+With ``--real-pages``, measures the extractor instead: ``extract_listing`` on every one of the 140
+real product pages of the listings corpus (evaluation/corpora/listings), median and slowest
+milliseconds per page, and the share of pages whose price (value and currency) is right.
+
+    .venv/bin/python bench/listings.py [--listings 300] [--rounds 5] [--real-pages]
 """
 
 from __future__ import annotations
@@ -38,7 +42,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--real-pages", action="store_true", help="time the extractor on the real product pages instead")
     args = parser.parse_args()
+    if args.real_pages:
+        return real_pages()
     profile = load_profile(PROFILE)
     with tempfile.TemporaryDirectory(prefix="bench-listings-") as work:
         build(PROFILE, Path(work), listings_per_marketplace=args.listings)
@@ -66,6 +73,31 @@ def main() -> int:
           f"{rate:,.0f} listings/s (set-up {setup_s:.1f} s), verdicts {accuracy:.1%} correct | | | "
           f"`.venv/bin/python bench/listings.py` |", file=sys.stderr)
     return 0 if accuracy >= 0.95 else 1
+
+
+def real_pages() -> int:
+    """Extraction cost and price correctness on the committed real product pages (all splits)."""
+    from crawlers.listing_extraction import extract_listing
+    from evaluation import listings as corpus
+
+    costs, right, priced = [], 0, 0
+    for page_id, text in corpus.pages("all"):
+        label = corpus.labels()[page_id]
+        t0 = time.perf_counter()
+        got = extract_listing(text, label["url"], corpus.SNAPSHOT_TIME)
+        costs.append(time.perf_counter() - t0)
+        if label.get("price_amount"):
+            priced += 1
+            right += got.price is not None and got.currency == label["currency_iso"] and any(
+                abs(got.price - float(a)) < 0.005 for a in label["price_amount"])
+    costs.sort()
+    result = {"benchmark": "listing_extraction", "pages": len(costs), "median_ms": round(1000 * statistics.median(costs), 1),
+              "max_ms": round(1000 * costs[-1], 1), "price_currency_right": round(right / priced, 4)}
+    print(json.dumps(result))
+    print(f"| listing extraction, {len(costs)} real product pages | median {result['median_ms']} ms/page, slowest "
+          f"{result['max_ms']} ms; price and currency right on {right / priced:.1%} | | | "
+          f"`.venv/bin/python bench/listings.py --real-pages` |", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
