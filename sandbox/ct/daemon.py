@@ -63,17 +63,20 @@ def status(home: Path) -> dict[str, Any]:
 
 
 def up(home: Path, port: int = DEFAULT_PORT, profile_path: str | Path = DEFAULT_PROFILE, *, benign: int = DEFAULT_BENIGN,
-       seed: int = 1337, max_batch: int = 100, deadline_s: float = 60.0) -> dict[str, Any]:
-    """Build if needed, start the logs unless they run, and return their state (``log_list``, ``ground_truth``)."""
+       seed: int = 1337, max_batch: int = 100, published: int | None = None,
+       deadline_s: float = 60.0) -> dict[str, Any]:
+    """Build if needed, start the logs unless they run, and return their state (``log_list``, ``ground_truth``).
+    ``published``: entries the trees hold at start (default all); ``POST /_sandbox/publish?size=N`` adds more."""
     paths = _paths(home)
-    key = {"profile": str(Path(profile_path).resolve()), "seed": seed, "benign": benign, "max_batch": max_batch}
+    key = {"profile": str(Path(profile_path).resolve()), "seed": seed, "benign": benign, "max_batch": max_batch,
+           "published": published}
     current = status(home)
     if current["running"] and current.get("key") == key:
         return current
     if current["pid"] is not None:
         down(home)
     paths["base"].mkdir(parents=True, exist_ok=True)
-    build_key = {k: v for k, v in key.items() if k != "max_batch"}
+    build_key = {k: v for k, v in key.items() if k not in ("max_batch", "published")}
     if read_json(paths["base"] / "build_key.json") != build_key or not (paths["dir"] / TRUTH_FILE).exists():
         web_ca = Path(home) / "sandbox" / "web"
         build(paths["dir"], profile_path, seed=seed, benign=benign,
@@ -84,7 +87,7 @@ def up(home: Path, port: int = DEFAULT_PORT, profile_path: str | Path = DEFAULT_
     with open(paths["log"], "ab") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", SERVE_MODULE, "--dir", str(paths["dir"]), "--port", str(port),
-             "--max-batch", str(max_batch)],
+             "--max-batch", str(max_batch), *(["--published", str(published)] if published is not None else [])],
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env,
             start_new_session=True,
         )
