@@ -12,6 +12,8 @@ import pytest
 from crawlers.ct.client import Rfc6962Log, StaticLog
 from crawlers.ct.http import Backoff, CtHttpError, HttpClient, urllib_fetcher
 from crawlers.ct.loglist import load_log_list
+from crawlers.ct.merkle import leaf_hash, root_from_hashes
+from crawlers.ct.wire import Reader, merkle_leaf, read_tile_leaf, timestamped_entry
 from sandbox.ct.build import build
 from sandbox.ct.serve import make_server
 
@@ -144,3 +146,30 @@ def test_private_addresses_are_refused_unless_allowed(server):
     with pytest.raises(CtHttpError, match="scheme 'file'"):
         http.get("file:///etc/passwd")
     assert calls == []
+
+
+def test_the_sandbox_tree_is_the_rfc6962_tree_of_its_entries(server):
+    http = _client()
+    info = _logs(server, http)["static"]
+    head = StaticLog(info, http).tree_head()
+    hashes, level0 = [], b""
+    for n in range((head.tree_size + 255) // 256):
+        width = min(256, head.tree_size - n * 256)
+        suffix = "" if width == 256 else f".p/{width}"
+        reader = Reader(http.get(f"{info.url}tile/data/{n:03d}{suffix}"), "tile")
+        for _ in range(width):
+            e = read_tile_leaf(reader).entry  # the Merkle leaf is its TimestampedEntry, re-encoded
+            entry = timestamped_entry(e.timestamp, e.certificate, e.issuer_key_hash, e.extensions)
+            hashes.append(leaf_hash(merkle_leaf(entry)))
+        level0 += http.get(f"{info.url}tile/0/{n:03d}{suffix}")
+    assert root_from_hashes(hashes) == head.root_hash
+    assert level0 == b"".join(hashes)
+
+
+def test_a_partial_tile_replaced_by_the_full_one_is_read_from_the_full_one(server):
+    http = _client()
+    log = StaticLog(_logs(server, http)["static"], http)
+    size = server.logs["static"].published
+    partial = size - size % 256 - 200  # an old head whose last tile was partial and is full now
+    got = [e.index for e in log.entries(partial - 10, partial, partial)]
+    assert got == list(range(partial - 10, partial))
