@@ -128,3 +128,28 @@ def test_the_command_line_and_an_nrd_list(settings, ct_sandbox, tmp_path):
     nrd.write_text("\n".join(["birch-harbor.com", "kestrava-sale.shop", "kestrava.com", "nordic-yoga.fi"]) + "\n")
     result = run_nrd(settings, BRANDS, str(nrd))
     assert result["domains"] == 4 and [f["domain"] for f in result["flagged"]] == ["kestrava-sale.shop"]
+
+
+def test_a_site_already_captured_and_a_triaged_finding_are_left_alone(settings, es, tmp_path):
+    from brandhound.items import Finding, Site, Subject
+    from brandhound.store import open_store
+    from brandhound.urls import url_fields
+
+    site = Site(url=url_fields("https://kestrava-sale.shop/"), title="captured by the surface crawl", page_id="p1")
+    finding = Finding(kind="lookalike_domain", score=0.9, threshold=0.7, verdict="flagged", status="confirmed",
+                      subject=Subject(index=Site.INDEX, id=site.doc_id(), url=site.url.full))
+    from brandhound import cluster
+
+    cluster.init_indices(es, settings.es.index_prefix)
+    with open_store(settings) as store:
+        store.add(site)
+        store.add(finding)
+    nrd = tmp_path / "nrd.txt.gz"
+    import gzip
+
+    nrd.write_bytes(gzip.compress(b"kestrava-sale.shop\nkestrava-deals.shop\n"))
+    result = run_nrd(settings, BRANDS, str(nrd))
+    assert [f["domain"] for f in result["flagged"]] == ["kestrava-deals.shop"]  # the other was known
+    prefix = settings.es.index_prefix
+    assert es.get(index=f"{prefix}-sites", id=site.doc_id())["_source"]["title"] == "captured by the surface crawl"
+    assert es.get(index=f"{prefix}-findings", id=finding.doc_id())["_source"]["status"] == "confirmed"
