@@ -549,8 +549,10 @@ def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
     for position, el in enumerate(elements):
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "option", "select", "head"):
             continue
-        attrs = _attr_text(el)
         struck_tag = el.tag in ("del", "s", "strike")
+        if not el.attrib and not struck_tag:
+            continue
+        attrs = _attr_text(el)
         if not (_PRICE_HINT.search(attrs) or el.get("data-price") is not None or struck_tag) or len(out) > 200:
             continue
         raw = el.get("content") if el.tag == "meta" else el.get("data-price") or _el_text(el)

@@ -64,18 +64,22 @@ def shared_symbol(text: str | None) -> str | None:
 _ISO_SHOWN = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
 
 
+def _mark(symbol: str) -> str:
+    return re.escape(symbol) if not symbol[0].isalpha() else rf"(?<![^\W\d_]){re.escape(symbol)}(?![^\W\d_])"
+
+
+#: Each symbol and how it is found in text; a symbol in letters ("Kn", "RM") only as a word of its own.
+_SYMBOL_MARKS = tuple((sym, re.compile(_mark(sym), re.I)) for sym, _ in _SYMBOLS)
+#: Every symbol, longest first so that "R$" is one mark and not "R$" and "$".
+_MARKS = re.compile("|".join(_mark(sym) for sym in sorted({s for s, _ in _SYMBOLS} | set(_SHARED), key=len, reverse=True)
+                             if not (sym.isalpha() and len(sym) == 3 and sym.isupper())), re.I)
+
+
 def currency_marks(text: str) -> int:
     """How many currency symbols or codes ``text`` shows: two make a block of prices ("was 49 890 тг.,
     now 44 890 тг."), not one price."""
-    marks = sum(1 for m in _ISO_SHOWN.finditer(text) if _iso(m.group()))
-    rest = _ISO_SHOWN.sub(" ", text)
-    for sym, _ in sorted(_SYMBOLS, key=lambda s: -len(s[0])):
-        if sym.isalpha() and len(sym) == 3 and sym.isupper():
-            continue  # counted as a code above
-        pattern = re.escape(sym) if not sym[0].isalpha() else rf"(?<![^\W\d_]){re.escape(sym)}(?![^\W\d_])"
-        marks += len(re.findall(pattern, rest, re.I))
-        rest = re.sub(pattern, " ", rest, flags=re.I)
-    return marks + len(_SHARED_SHOWN.findall(rest))
+    codes = sum(1 for m in _ISO_SHOWN.finditer(text) if _iso(m.group()))
+    return codes + len(_MARKS.findall(_ISO_SHOWN.sub(" ", text)))
 
 
 def declared_country(currency: str) -> str | None:
@@ -109,7 +113,7 @@ def parse_price(text: str | None, *, currency_hint: str | None = None, tld: str 
     currency = currency_code(parsed.currency, tld=tld, hint=currency_hint)
     if currency is None:
         # price-parser knows neither "тг." nor "ر.س" nor "Kn": look for our own symbols in the text.
-        currency = next((currency_code(sym, tld=tld) for sym, _ in _SYMBOLS if _shows(shown, sym)), None)
+        currency = next((currency_code(sym, tld=tld) for sym, pattern in _SYMBOL_MARKS if pattern.search(shown)), None)
         currency = currency or _iso(currency_hint)
     if amount is not None and amount != int(amount) and currency not in THREE_DECIMALS:
         # A shown price never has three decimals outside the dinar currencies: "24.990" and "2,449"
@@ -117,13 +121,6 @@ def parse_price(text: str | None, *, currency_hint: str | None = None, tld: str 
         if (m := _THOUSANDS_ONLY.search(shown)) and abs(float(re.sub(r"[.,]", ".", m.group())) - amount) < 1e-9:
             amount = float(re.sub(r"[.,]", "", m.group()))
     return amount, currency
-
-
-def _shows(text: str, symbol: str) -> bool:
-    """Whether ``text`` shows ``symbol``; a symbol in letters ("Kn", "RM") only as a word of its own."""
-    if not symbol[0].isalpha():
-        return symbol in text
-    return re.search(rf"(?<![^\W\d_]){re.escape(symbol)}(?![^\W\d_])", text, re.I) is not None
 
 
 def minor_units(currency: str | None) -> int:
