@@ -300,7 +300,16 @@ class Follower:
     opener: Callable[[LogInfo, HttpClient, int], CtLog] = open_log
 
     def poll(self, logs: Sequence[LogInfo]) -> list[LogProgress]:
-        return [self.follow(info) for info in logs]
+        out = []
+        for info in logs:
+            try:
+                out.append(self.follow(info))
+            except Exception as exc:  # Elasticsearch away, a bug on one log's data: the other logs go on
+                log.exception("ct: %s: following failed", info.url)
+                p = LogProgress(info.name, error=f"{type(exc).__name__}: {exc}")
+                self.progress.tick(p, force=True)
+                out.append(p)
+        return out
 
     def follow(self, info: LogInfo) -> LogProgress:
         p = LogProgress(info.name)
@@ -443,8 +452,12 @@ def run_ct(settings: Any, brands: str, *, log_list: str | None = None, log_urls:
     polls: list[LogProgress] = []
     try:
         while True:
-            logs = ct_logs(log_list, log_urls, http)
-            polls = follower.poll(logs)
+            try:
+                polls = follower.poll(ct_logs(log_list, log_urls, http))
+            except (CtHttpError, LogListError) as exc:
+                if not follow:
+                    raise
+                log.error("ct: the log list is unreadable (%s); trying again in %.0f s", exc, interval)
             if not follow:
                 break
             time.sleep(interval)

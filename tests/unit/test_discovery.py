@@ -210,6 +210,23 @@ def test_a_log_failing_mid_range_gives_back_the_rest_and_the_next_poll_continues
     assert p.error is None and log.handed == list(range(1000))
 
 
+def test_a_log_that_breaks_the_follow_is_reported_and_the_next_log_still_followed(discoverer):
+    docs, sink = MemoryDocs(), MemorySink()
+    good = FakeLog(LogInfo("https://good.example/", "rfc6962"), _names)
+    good.size = 300
+
+    class Broken(FakeLog):
+        def tree_head(self):
+            raise RuntimeError("the cursor store is away")
+
+    broken = Broken(LOG, _names)
+    follower = _follower(discoverer, docs, None, sink, "w1")
+    follower.opener = lambda info, http, batch: broken if info is LOG else good
+    first, second = follower.poll([LOG, good.info])
+    assert "RuntimeError: the cursor store is away" in first.error
+    assert second.error is None and second.read == 300
+
+
 def test_nrd_lists_plain_gzip_and_zip(tmp_path):
     text = "# newly registered 2026-12-02\nkestrava-outlet.shop\nExample.ORG.\nbad\nsecure-kestrava.net,2026-12-02\n\n"
     (tmp_path / "nrd.txt").write_text(text)
