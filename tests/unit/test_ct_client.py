@@ -173,3 +173,29 @@ def test_a_partial_tile_replaced_by_the_full_one_is_read_from_the_full_one(serve
     partial = size - size % 256 - 200  # an old head whose last tile was partial and is full now
     got = [e.index for e in log.entries(partial - 10, partial, partial)]
     assert got == list(range(partial - 10, partial))
+
+
+def test_retry_after_forms_and_backoff_caps():
+    import random
+    from email.utils import formatdate
+    import time as _time
+
+    from crawlers.ct.http import retry_after
+
+    assert retry_after({"Retry-After": "7"}) == 7.0 and retry_after({}) is None
+    assert 25 <= retry_after({"retry-after": formatdate(_time.time() + 30, usegmt=True)}) <= 30
+    assert retry_after({"Retry-After": "soon"}) is None
+    b, rng = Backoff(base=0.5, cap=60, retry_after_cap=300), random.Random(1)
+    assert 0.5 <= b.delay(0, None, rng) <= 1.0 and b.delay(20, None, rng) == 60
+    assert b.delay(0, 3600, rng) == 300 and b.delay(0, 5, rng) == 5
+
+
+def test_gzip_bodies_are_decoded_and_a_broken_one_named():
+    import gzip
+
+    from crawlers.ct.http import _decode
+
+    assert _decode(gzip.compress(b"tile"), {"Content-Encoding": "gzip"}, "u") == b"tile"
+    assert _decode(b"tile", {}, "u") == b"tile"
+    with pytest.raises(CtHttpError, match="u: body is not valid gzip"):
+        _decode(b"\x1f\x8bnope", {"content-encoding": "gzip"}, "u")
