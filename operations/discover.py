@@ -200,6 +200,7 @@ class Sink:
         self.store = store
         self.client = client
         self.written: list[Discovery] = []
+        self._seen: set[str] = set()  # finding ids written by this run (the store may not have flushed them)
 
     def _existing(self, item_type: type, ids: list[str]) -> set[str]:
         if self.client is None or not ids:
@@ -223,11 +224,14 @@ class Sink:
         findings = self._existing(Finding, [d.finding.doc_id() for d in found])
         new = 0
         for d in found:
+            if d.finding.doc_id() in self._seen:
+                continue
             if d.site.doc_id() not in sites:
                 self.store.add(d.site)
             if d.finding.doc_id() not in findings:
                 self.store.add(d.finding)
                 self.written.append(d)
+                self._seen.add(d.finding.doc_id())
                 new += 1
         return new
 

@@ -227,6 +227,20 @@ def test_a_log_that_breaks_the_follow_is_reported_and_the_next_log_still_followe
     assert second.error is None and second.read == 300
 
 
+def test_a_name_seen_twice_in_one_run_is_written_once(discoverer):
+    class Store:
+        added = []
+
+        def add(self, item):
+            self.added.append(item)
+
+    sink = Sink(Store())
+    first = discoverer.discover([_ct("kestrava-outlet.shop", 1)], NOW)
+    again = discoverer.discover([_ct("kestrava-outlet.shop", 900)], NOW)  # a later batch, not yet flushed
+    assert sink.write(first) == 1 and sink.write(again) == 0
+    assert [type(i).__name__ for i in Store.added] == ["Site", "Finding"] and len(sink.written) == 1
+
+
 def test_nrd_lists_plain_gzip_and_zip(tmp_path):
     text = "# newly registered 2026-12-02\nkestrava-outlet.shop\nExample.ORG.\nbad\nsecure-kestrava.net,2026-12-02\n\n"
     (tmp_path / "nrd.txt").write_text(text)
