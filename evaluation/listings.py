@@ -31,6 +31,7 @@ import tarfile
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -253,13 +254,20 @@ def baseline_predictions(split: str) -> dict[str, Prediction]:
                 parsed = Price.fromstring(raw)
                 if parsed.amount is not None:
                     pred["price"] = str(parsed.amount)
-                    pred.setdefault("currency_iso", parsed.currency)
+                    pred["currency_iso"] = pred.get("currency_iso") or parsed.currency
                     break
+        # The baseline reads a symbol with the plainest table there is (no country, no shared "$").
+        currency = (pred.get("currency_iso") or "").strip()
+        pred["currency_iso"] = BASELINE_SYMBOLS.get(currency, currency.upper() if re.fullmatch(r"[A-Za-z]{3}", currency) else None)
         if doc is not None and not pred.get("title"):
             og = doc.xpath("//meta[@property='og:title']/@content") or doc.xpath("//title/text()")
             pred["title"] = " ".join(og[0].split()) if og else None
         out[page_id] = pred
     return out
+
+
+BASELINE_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "US$": "USD", "¥": "JPY", "₹": "INR", "₽": "RUB", "zł": "PLN",
+                    "R$": "BRL", "₩": "KRW", "kr": "SEK", "Kč": "CZK", "₺": "TRY"}
 
 
 def _nodes(node: Any) -> Iterator[dict]:
@@ -300,7 +308,8 @@ def evaluate(split: str = "test", *, peers: bool = True) -> list[Result]:
         if pred.get("price") is not None:
             sources[str(pred.get("price_source"))] = sources.get(str(pred.get("price_source")), 0) + 1
     note = "price sources: " + ", ".join(f"{k} {v}" for k, v in sorted(sources.items()))
-    results = score(split, "brandhound", predictions, note=note, extra=(("median_s_per_page", round(per_page, 4)),))
+    results = [replace(r, note=note if r.metrics.kind in ("price", "price_currency") else "")
+               for r in score(split, "brandhound", predictions, extra=(("median_s_per_page", round(per_page, 4)),))]
     if peers:
         results += score(split, "extruct+price-parser", baseline_predictions(split),
                          note="baseline re-implemented in evaluation/listings.py")
