@@ -9,8 +9,9 @@ The labelling rule is our own and independent of brandhound's scorer: a phishing
 credited to a brand when one of the brand's *tokens* (its names and the labels of its official
 domains, from the profiles in ``brands/``) is in it literally (``brand_name``; ``free_host`` when
 its registered domain is a free web host or dynamic-DNS zone), once dots and dashes are removed
-(``split_brand``), or once look-alike characters are read as the letters they imitate or one letter
-is swapped, dropped or replaced after the first in a token of six or more letters (``lookalike``). PhishTank rows
+(``split_brand``), or once look-alike characters are read as the letters they imitate, or one letter
+is swapped, dropped or replaced after the first in a token of six or more letters at the start of a
+label part (``lookalike``). Tokens of three or four letters count only at the start of a label part. PhishTank rows
 carry the feed's own ``target``: those are kept when the host names the target as above, or, with
 none of those forms, when the host uses phishing wording (``keyword_only``). The rest (compromised
 sites whose name says nothing) are left out and counted.
@@ -106,37 +107,48 @@ def _near(window: str, token: str) -> bool:
 
 
 def tokens_of(profile) -> list[str]:
+    """The brand's names, and the labels of its official domains that hold a name (paypalobjects, not
+    live or office: common words say nothing of the brand)."""
     out = {_squash(n.lower()) for n in profile.names}
+    names = [n for n in out if len(n) >= 3]
     for d in profile.official_domains:
         reg = registered_domain(d) or d
-        out.add(_squash(reg.split(".")[0]))
+        label = _squash(reg.split(".")[0])
+        if any(n in label for n in names):
+            out.add(label)
     return sorted((t for t in out if len(t) >= 3), key=len, reverse=True)
 
 
 def _short_ok(host: str, token: str) -> bool:
-    """Tokens of three or four letters count only at the start or end of a label part (irs-refund, myirs)."""
-    parts = re.split(r"[.\-]", host)
-    return any(p.startswith(token) or p.endswith(token) for p in parts)
+    """Tokens of three or four letters count only at the start of a label part (irs-refund, rbcroyal; not
+    repairs, whalebay)."""
+    return any(p.startswith(token) for p in re.split(r"[.\-]", host))
 
 
 def categorise(host: str, tokens: list[str]) -> str | None:
     reg = registered_domain(host) or host
+    suffix = reg.split(".", 1)[1] if "." in reg else ""
+    full = host
+    host = host[: -len(suffix) - 1] if suffix and host.endswith("." + suffix) else host   # not the TLD (.live)
     for t in tokens:
         if t in host and (len(t) > 4 or _short_ok(host, t)):
-            return "free_host" if reg in FREE_HOSTS or host.rsplit(".", 1)[-1] in FREE_HOSTS else "brand_name"
+            return "free_host" if reg in FREE_HOSTS or full.rsplit(".", 1)[-1] in FREE_HOSTS else "brand_name"
     squashed = _squash(host)
+    parts = re.split(r"[.\-]", host)
     for t in tokens:
-        if len(t) >= 4 and t in squashed:
+        # Split: found only across a dot or dash, in no single part (not uber in joubertbotha).
+        if len(t) >= 4 and t in squashed and not any(t in p for p in parts):
             return "split_brand"
     folded = _squash(_fold(host))
     for t in tokens:
-        if len(t) >= 4 and t in folded:
+        if len(t) >= 4 and t in folded and t not in squashed:   # only once the look-alikes are read
             return "lookalike"
     for t in tokens:
         # partial_ratio (fast, C) only preselects; the rule itself is _near's.
         if len(t) >= 6 and fuzz.partial_ratio(t, squashed) >= 75:
-            for size in (len(t), len(t) - 1):
-                if any(_near(squashed[i:i + size], t) for i in range(len(squashed) - size + 1)):
+            # Only at the start of a label part: inside a longer word a near-miss is mostly another word.
+            for part in re.split(r"[.\-]", host):
+                if any(_near(part[:size], t) for size in (len(t), len(t) - 1)):
                     return "lookalike"
     return None
 
@@ -214,6 +226,7 @@ def main(raw: Path) -> None:
                 seen.add(host)
                 rows.append((host, "popular", "", "popular", "majestic"))
     brand_words = [t for ts in tokens.values() for t in ts if len(t) >= 4]
+    per_zone: Counter[str] = Counter()   # at most 20 names of one registered domain (googlevideo.com has thousands)
     for line in (raw / "umbrella100k.txt").read_text(encoding="utf-8").splitlines():
         host = line.strip().lower()
         reg = registered_domain(host)
@@ -228,8 +241,9 @@ def main(raw: Path) -> None:
             category = "subdomain"
         else:
             continue
-        if not category:
+        if not category or per_zone[reg] >= 20:
             continue
+        per_zone[reg] += 1
         seen.add(host)
         rows.append((host, "benign", "", category, "umbrella"))
 
