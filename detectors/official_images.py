@@ -50,6 +50,14 @@ log = logging.getLogger(__name__)
 MATCH_DISTANCE = 10
 #: Up to this distance a pHash match stands without local-feature confirmation.
 CONFIDENT_DISTANCE = 6
+#: A part of a composed image is smaller and plainer than a whole photo, and parts of unrelated
+#: pages and look-alike marks come nearer by chance: its match stands alone only this near.
+REGION_CONFIDENT_DISTANCE = 4
+#: A region match further out than REGION_CONFIDENT_DISTANCE (up to this) stands when PDQ agrees
+#: within PDQ_CONFIRM_DISTANCE of 256 bits (looser than PDQ's own 31: it is a second opinion on a
+#: pHash match, not a match on its own); otherwise local features must confirm it.
+REGION_PDQ_DISTANCE = 8
+PDQ_CONFIRM_DISTANCE = 80
 #: A pHash with fewer set (or unset) bits than this comes from a near-uniform image.
 MIN_BITS = 8
 #: Shares of the width or height cut from each side for the crop variants.
@@ -63,7 +71,7 @@ _REGION_TOLERANCE = 24
 _REGION_MIN_SHARE = 0.02
 _REGION_MIN_SIDE = 24
 #: Bumped whenever what the cached index holds, or how it is computed, changes.
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 #: Listing images are decoded up to this size for stage 2 (a photo inside a page needs the pixels).
@@ -146,7 +154,8 @@ class ImageMatch:
     distance: int | None
     mirrored: bool
     #: ``hash`` (a confident pHash match), ``region-hash`` (a confident pHash match of one part
-    #: of a composed image: a collage, a page, a padded photo), ``hash+local`` (a pHash match confirmed by local
+    #: of a composed image: a collage, a page, a padded photo; ``region-hash+pdq`` when PDQ had
+    #: to confirm it), ``hash+local`` (a pHash match confirmed by local
     #: features) or ``local`` (found by local features alone).
     stage: str = "hash"
     #: Local-feature matches that agree on one similarity transform (stages with ``local``).
@@ -180,7 +189,8 @@ def default_cache_dir() -> Path | None:
 
 class OfficialImages:
     def __init__(self, entries: list[tuple[str, str | None, str, bool]], rotations: list[int] | None = None,
-                 local: LocalIndex | None = None, local_owners: list[tuple[str, str | None, bool]] | None = None):
+                 local: LocalIndex | None = None, local_owners: list[tuple[str, str | None, bool]] | None = None,
+                 pdq: np.ndarray | None = None):
         #: (file name, SKU, pHash hex, mirrored) of every hashed variant.
         self.entries = entries
         self.rotations = rotations if rotations is not None else [0] * len(entries)
@@ -189,6 +199,8 @@ class OfficialImages:
         #: (file name, SKU, mirrored) of each image described in ``local``.
         self.local_owners = local_owners or []
         self._owner_rows: dict[tuple[str, bool], int] = {(n, m): i for i, (n, _, m) in enumerate(self.local_owners)}
+        #: PDQ bits (256) of each local owner, whole and trimmed of a plain border: (owners, 2, 256).
+        self.pdq = pdq if pdq is not None else np.zeros((0, 2, 256), dtype=bool)
 
     @classmethod
     def from_profile(cls, profile: BrandProfile, *, cache_dir: Path | None | str = "default") -> OfficialImages:
@@ -224,6 +236,7 @@ class OfficialImages:
         rotations: list[int] = []
         described: list[local_features.Features] = []
         owners: list[tuple[str, str | None, bool]] = []
+        pdqs: list[list[np.ndarray]] = []
         for path, sku in files:
             name = Path(path).name
             with Image.open(path) as img:
@@ -235,7 +248,9 @@ class OfficialImages:
             for mirrored, base in ((False, rgb), (True, ImageOps.mirror(rgb))):
                 described.append(local_features.describe(base))
                 owners.append((name, sku, mirrored))
-        return cls(entries, rotations, LocalIndex(described), owners)
+                trimmed, _ = _regions(base, limit=1)
+                pdqs.append([_pdq(base), _pdq(base.crop(trimmed[0])) if trimmed else _pdq(base)])
+        return cls(entries, rotations, LocalIndex(described), owners, np.array(pdqs, dtype=bool).reshape(-1, 2, 256))
 
     def _save(self, path: Path) -> None:
         try:
@@ -250,7 +265,8 @@ class OfficialImages:
                      owner_names=np.array([o[0] for o in self.local_owners], dtype=str),
                      owner_skus=np.array(["" if o[1] is None else "\0" + o[1] for o in self.local_owners], dtype=str),
                      owner_mirrored=np.array([o[2] for o in self.local_owners], dtype=bool),
-                     points=local.points, descriptors=local.descriptors, owners=local.owners)
+                     points=local.points, descriptors=local.descriptors, owners=local.owners,
+                     pdq=np.packbits(self.pdq, axis=-1))
             os.replace(tmp, path)  # readers see the whole file or none
         except OSError as exc:  # a read-only or full disk costs a rebuild next time, never the run
             log.warning("official image index not cached in %s: %s", path.parent, exc)
@@ -265,7 +281,8 @@ class OfficialImages:
             owners = [(n, sku(s), bool(m)) for n, s, m in
                       zip(z["owner_names"].tolist(), z["owner_skus"].tolist(), z["owner_mirrored"].tolist())]
             local = LocalIndex.from_arrays(z["points"], z["descriptors"], z["owners"], len(owners))
-            return cls(entries, z["rotations"].tolist(), local, owners)
+            pdq = np.unpackbits(z["pdq"], axis=-1).astype(bool)
+            return cls(entries, z["rotations"].tolist(), local, owners, pdq)
 
     @staticmethod
     def hash_of(data: bytes) -> str:
@@ -286,6 +303,13 @@ class OfficialImages:
             return ImageMatch(name, sku, distance, mirrored, stage, rotation=self.rotations[i])
         return ImageMatch(name, sku, distance, mirrored, stage, verified.inliers, verified.rotation, verified.scale)
 
+    def _pdq_agrees(self, entry: int, region: Image.Image) -> bool:
+        """PDQ, a second hash of other features, also puts the region near the official image."""
+        row = self._owner_rows.get((self.entries[entry][0], self.entries[entry][3]))
+        if row is None or row >= len(self.pdq):
+            return False
+        return int((self.pdq[row] != _pdq(region)[None, :]).sum(axis=1).min()) <= PDQ_CONFIRM_DISTANCE
+
     def match(self, phash_hex: str | None, max_distance: int = MATCH_DISTANCE) -> ImageMatch | None:
         """Stage 1 alone: the nearest official image (any variant) within ``max_distance`` bits, or None."""
         nearest = self._nearest(phash_hex)
@@ -301,19 +325,23 @@ class OfficialImages:
         nearest = self._nearest(str(imagehash.phash(img)))
         if nearest is not None and nearest[1] <= CONFIDENT_DISTANCE:
             return self._hash_match(*nearest)
+        candidates = [nearest] if nearest is not None and nearest[1] <= MATCH_DISTANCE else []
         boxes, background = _regions(img)
         whitened = _on_white(img, background) if boxes else img
         for box in boxes:
             region = self._nearest(str(imagehash.phash(whitened.crop(box))))
-            if region is not None and region[1] <= CONFIDENT_DISTANCE:
+            if region is None or region[1] > MATCH_DISTANCE:
+                continue
+            if region[1] <= REGION_CONFIDENT_DISTANCE:
                 return self._hash_match(*region, stage="region-hash")
+            if region[1] <= REGION_PDQ_DISTANCE and self._pdq_agrees(region[0], whitened.crop(box)):
+                return self._hash_match(*region, stage="region-hash+pdq")
+            candidates.append(region)
         if self.local is None or not self.local_owners:
             return None
         query = local_features.describe(img, query=True)
-        if nearest is not None and nearest[1] <= MATCH_DISTANCE:
-            i, distance = nearest
-            name, _, mirrored = self.entries[i][0], None, self.entries[i][3]
-            row = self._owner_rows.get((name, mirrored))
+        for i, distance in sorted(candidates, key=lambda c: c[1]):  # the hash candidates are verified first
+            row = self._owner_rows.get((self.entries[i][0], self.entries[i][3]))
             verified = self.local.search(query, only={row}) if row is not None else None
             if verified is not None:
                 return self._hash_match(i, distance, "hash+local", verified)
@@ -322,6 +350,12 @@ class OfficialImages:
             return None
         name, sku, mirrored = self.local_owners[verified.owner]
         return ImageMatch(name, sku, None, mirrored, "local", verified.inliers, verified.rotation, verified.scale)
+
+
+def _pdq(img: Image.Image) -> np.ndarray:
+    import pdqhash  # only when an index is built or a region needs a second opinion
+
+    return pdqhash.compute(np.asarray(img.convert("RGB")))[0].astype(bool)
 
 
 def _file_digest(path: str) -> str:

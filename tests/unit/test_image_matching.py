@@ -199,3 +199,109 @@ def test_unrelated_photos_do_not_match_each_other(unrelated):
         others = {owner for owner, _ in index.query(unrelated[name][1], MATCH_DISTANCE) if owner != name}
         clashes.extend((name, other) for other in sorted(others))
     assert not clashes, f"{len(clashes)} pairs of unrelated photos match: {clashes}"
+
+
+# -- the second stage (local features) and the region hashes ------------------------------------
+
+def _page_with(photo: Image.Image) -> Image.Image:
+    """A listing page screenshot: a header, text, the photo at about 40% of the width."""
+    page = Image.new("RGB", (1000, 700), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, 1000, 60), fill=(30, 60, 160))
+    small = photo.copy()
+    small.thumbnail((400, 400))
+    page.paste(small, (40, 90))
+    for i in range(8):
+        draw.text((480, 150 + i * 30), "genuine item best price free shipping", fill=(60, 60, 60), font=_font(18))
+    return page
+
+
+SECOND_STAGE = {
+    "crop 30%": lambda im: im.crop((0, round(im.height * 0.3), round(im.width * 0.7), im.height)),
+    "rotate 10 degrees": lambda im: im.rotate(10, resample=Image.BICUBIC, expand=True, fillcolor=(255, 255, 255)),
+    "rotate 90 degrees": lambda im: im.transpose(Image.Transpose.ROTATE_90),
+    "padded to a square": lambda im: ImageOps.pad(im, (max(im.size) * 6 // 5,) * 2, color=(240, 40, 40)),
+    "inside a page screenshot": _page_with,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_STAGE))
+def test_what_no_whole_image_hash_survives_matches_with_its_stage_named(profile, official, name):
+    found = []
+    for product in profile.products:
+        path = product.images[0]
+        with Image.open(path) as img:
+            copy = SECOND_STAGE[name](img.convert("RGB"))
+        match = official.match_image(_encode(copy))
+        found.append(match is not None and match.official == Path(path).name)
+        if match is not None:
+            assert match.stage in ("hash", "region-hash", "region-hash+pdq", "hash+local", "local")
+            assert Path(path).name in match.explanation
+            if "local" in match.stage:
+                assert match.inliers and match.inliers >= 16 and match.scale
+    assert sum(found) / len(found) >= MIN_RECALL, (name, found)
+
+
+def test_unrelated_photos_do_not_match_the_brand_in_either_stage(official, unrelated):
+    false_matches = {}
+    for name, (path, _) in unrelated.items():
+        match = official.match_image(path.read_bytes())
+        if match is not None:
+            false_matches[name] = match
+    assert not false_matches, f"{len(false_matches)} of {len(unrelated)} unrelated photos match: {false_matches}"
+
+
+def test_the_index_is_cached_on_disk_by_content(tmp_path, profile):
+    photos = []
+    for n, product in enumerate(profile.products[:2]):
+        target = tmp_path / f"p{n}.jpg"
+        target.write_bytes(Path(product.images[0]).read_bytes())
+        photos.append(target)
+    fake = SimpleNamespace(products=[SimpleNamespace(sku=f"S{n}", images=[p]) for n, p in enumerate(photos)], logos=[])
+    cache = tmp_path / "cache"
+    built = OfficialImages.from_profile(fake, cache_dir=cache)
+    files = list(cache.glob("official-images-*.npz"))
+    assert len(files) == 1
+    OfficialImages._for_files.cache_clear()  # as a new process would
+    loaded = OfficialImages.from_profile(fake, cache_dir=cache)
+    assert loaded is not built
+    assert loaded.entries == built.entries and loaded.rotations == built.rotations
+    assert loaded.local_owners == built.local_owners
+    assert np.array_equal(loaded.local.descriptors, built.local.descriptors)
+    # a changed photo is a new key: built again, not taken from the old file
+    with Image.open(photos[0]) as img:
+        ImageOps.mirror(img.convert("RGB")).save(photos[0], "JPEG")
+    OfficialImages._for_files.cache_clear()
+    OfficialImages.from_profile(fake, cache_dir=cache)
+    assert len(list(cache.glob("official-images-*.npz"))) == 2
+    # a torn cache file is rebuilt, never fatal
+    OfficialImages._for_files.cache_clear()
+    for f in cache.glob("official-images-*.npz"):
+        f.write_bytes(b"not an npz")
+    assert OfficialImages.from_profile(fake, cache_dir=cache).entries
+
+
+def test_transparent_logo_matches_on_white_and_on_a_coloured_ground(tmp_path):
+    logo = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(logo)
+    draw.ellipse((20, 20, 236, 236), fill=(20, 120, 220, 255))
+    draw.rectangle((90, 60, 130, 200), fill=(250, 200, 20, 255))
+    draw.polygon([(140, 70), (210, 130), (140, 190)], fill=(230, 40, 60, 255))
+    path = tmp_path / "logo.png"
+    logo.save(path)
+    official = OfficialImages.from_profile(SimpleNamespace(products=[], logos=[path]), cache_dir=None)
+    on_white = Image.new("RGB", (256, 256), (255, 255, 255))
+    on_white.paste(logo, mask=logo)
+    ground = Image.new("RGB", (300, 300), (40, 160, 60))
+    small = logo.resize((160, 160))
+    ground.paste(small, (100, 30), small)
+    for copy in (on_white, ground):
+        match = official.match_image(_encode(copy))
+        assert match is not None and match.official == "logo.png" and match.sku is None
+
+
+def test_a_bad_image_is_refused_with_a_reason(official):
+    from brandhound.image_fingerprint import ImageRefused
+
+    with pytest.raises(ImageRefused):
+        official.match_image(b"not an image")
