@@ -1,11 +1,13 @@
 """Secrets in configuration files and leak dumps: brandhound, detect-secrets and gitleaks on planted-secret corpora.
 
-Two committed parts (see ``evaluation/corpora/secrets/SOURCES.md``):
+Three committed parts (see ``evaluation/corpora/secrets/SOURCES.md``):
 
 * ``leaky-repo``: Plazmaz/leaky-repo, the planted-secret repository secret scanners are compared on;
   one label per risky line, split into dev and test by file;
 * ``stealer-formats``: synthetic stealer-log and combo-list records in the formats public stealer-log
-  parsers document, corporate records labelled, the others are negatives; split by record.
+  parsers document, corporate records labelled, the others are negatives; split by record;
+* ``heldout``: whispers' and trivy's planted-secret fixtures (``HELDOUT.md``), added after the other two
+  parts were tuned on, to measure how the rules carry over to other people's files; split by file.
 
 One planted secret is a file and a line (a key or a multi-line record spans lines). A system's hit is a
 true positive when it falls on the lines of a labelled secret of the same file (a second hit on the same
@@ -39,6 +41,7 @@ CLAIMED = ("cloud_key", "saas_token", "private_key", "credential")
 PARTS = {
     "leaky-repo": ("leaky-repo.tar.gz", "leaky_repo_labels.json", "file"),
     "stealer-formats": ("stealer-formats.tar.gz", "stealer_formats_labels.json", "record"),
+    "heldout": ("heldout.tar.gz", "heldout_labels.json", "file"),
 }
 #: Files of a part that are the corpus's own bookkeeping, not scanned.
 META_FILES = (".leaky-meta/",)
