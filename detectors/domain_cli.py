@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict
 from typing import IO
 
-from brandhound.profile import ProfileError, load_profile
+from brandhound.profile import DetectionProfile, ProfileError, load_profiles
+from detectors.domain_brands import MultiBrandScorer
 from detectors.domain_permutations import KINDS, permutations
-from detectors.domain_similarity import DomainScorer
 
 
 def permute_domain_command(domain: str, kinds: list[str] | None = None, *, out: IO[str] | None = None) -> int:
@@ -40,24 +41,43 @@ def _read_domains(domains: list[str] | str) -> list[str]:
     return [x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")]
 
 
-def score_domain_command(profile_path: str, domains: list[str] | str, threshold: float | None = None, *,
+def _profiles(profile_path: str | None, official_domains: list[str] | None, names: list[str] | None):
+    """The brands to score against: a profile file, a directory of them, or one brand from flags."""
+    if official_domains:
+        first = official_domains[0].lower()
+        label = first.split(".")[0]
+        return [DetectionProfile(id=re.sub(r"[^a-z0-9-]+", "-", label).strip("-") or "brand", name=(names or [label])[0],
+                                 names=names or [label], official_domains=official_domains)]
+    if names:
+        raise ValueError("--names needs --domains (the brand's official domains) too")
+    if not profile_path:
+        raise ValueError("give a brand profile, --brands DIR, or --domains (and --names)")
+    return load_profiles(profile_path, detect_only=True)
+
+
+def score_domain_command(profile_path: str | None, domains: list[str] | str, threshold: float | None = None, *,
+                         official_domains: list[str] | None = None, names: list[str] | None = None,
                          out: IO[str] | None = None) -> int:
     """One JSON line per domain (or URL) in ``domains`` (``"-"``: one per line on standard input):
-    ``{"domain", "punycode", "score", "threshold", "verdict", "matched_official", "signals", "explanation"}``.
-    The verdict is ``flagged`` at or above ``threshold`` (default: the brand profile's threshold)."""
+    ``{"input", "brand", "brand_name", "domain", "punycode", "score", "threshold", "verdict",
+    "matched_official", "signals", "explanation"}``, scored against every brand: ``profile_path`` is a
+    profile file or a directory of profiles (minimal ones do), or ``official_domains`` (and ``names``)
+    describe one brand without a profile. ``brand`` is the brand the name resembles most (null: none).
+    The verdict is ``flagged`` at or above ``threshold`` (default: that brand's profile threshold)."""
     out = out or sys.stdout
     try:
-        profile = load_profile(profile_path)
-    except (ProfileError, OSError) as exc:
+        scorer = MultiBrandScorer(_profiles(profile_path, official_domains, names))
+    except (ProfileError, OSError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    limit = profile.threshold if threshold is None else threshold
-    scorer = DomainScorer.from_profile(profile)
-    names = _read_domains(domains)
-    for given, result in zip(names, scorer.score_many(names)):
+    given = _read_domains(domains)
+    for name, result in zip(given, scorer.score_many(given)):
+        limit = result.threshold if threshold is None else threshold
+        r = result.result
         out.write(json.dumps({
-            "input": given, "domain": result.domain, "punycode": result.punycode, "score": result.score,
-            "threshold": limit, "verdict": result.verdict(limit), "matched_official": result.matched_official,
-            "signals": [asdict(s) for s in result.signals], "explanation": result.explanation,
+            "input": name, "brand": result.brand, "brand_name": result.brand_name, "domain": r.domain,
+            "punycode": r.punycode, "score": r.score, "threshold": limit,
+            "verdict": r.verdict(limit), "matched_official": r.matched_official,
+            "signals": [asdict(s) for s in r.signals], "explanation": r.explanation,
         }, ensure_ascii=False) + "\n")
     return 0

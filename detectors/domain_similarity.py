@@ -20,7 +20,13 @@ imitates a domain is one *signal* with a strength in [0, 1] and a weight:
   ``split_brand``, the name split by a dot (kes.trava.com).
 
 The strongest of these gives the score; context signals (an IDN imitating an
-ASCII brand, a TLD popular with abusers) raise it a little. Official and
+ASCII brand, a TLD popular with abusers, the wording of credential phishing such
+as login or verify, a free web host or dynamic-DNS parent, a deep subdomain)
+raise it a little and never flag a name alone. A brand glued to letters that
+make no word squatters use (interactive, hicloudcam) and the brand's name under
+a country code (google.kz: big brands hold those) are weak matches that need
+such context; an official label that holds no brand name (live.com, office.com
+for Microsoft) counts only as a look-alike of the whole label. Official and
 allowlisted domains (and their subdomains) score 0 with a signal saying so.
 Every signal keeps an evidence sentence an analyst can read, and the official
 domain the host imitates is returned with the score.
@@ -36,7 +42,7 @@ import numpy as np
 from rapidfuzz import distance, fuzz, process
 
 from brandhound.items import Signal
-from brandhound.profile import BrandProfile
+from brandhound.profile import DetectionProfile
 from brandhound.urls import domain_parts, registered_domain
 from detectors.brand_mentions import fold
 from detectors.domain_permutations import (
@@ -64,6 +70,37 @@ SQUAT_WORDS = frozenset({
     "order", "orders", "tracking", "delivery", "shipping", "refund", "promo", "coupon", "coupons", "free",
     "best", "new", "hot", "sale", "sales", "design", "home", "online", "direct", "finland", "nordic",
 })
+#: Wording of credential phishing: with the brand in the name it raises the score; alone it flags nothing.
+PHISHING_WORDS = frozenset({
+    "login", "logon", "signin", "signon", "verify", "verification", "verified", "validate", "validation", "secure",
+    "security", "account", "accounts", "update", "confirm", "confirmation", "auth", "authentication", "authorize",
+    "password", "unlock", "locked", "suspended", "suspend", "limited", "restore", "recover", "recovery", "billing",
+    "invoice", "payment", "wallet", "alert", "alerts", "notice", "notification", "support", "helpdesk", "service",
+    "services", "customer", "client", "online", "banking", "webscr", "session", "token", "identity", "id",
+    "refund", "deposit", "transfer", "etransfer", "delivery", "deliver", "redeliver", "parcel", "package", "track",
+    "tracking", "shipment", "customs", "fee", "fees", "pending", "claim", "reward", "rewards", "gift", "prime",
+    "member", "members", "manage", "portal", "mobile", "app", "apps", "access", "check", "info", "mail",
+    "courier", "express", "post", "postal", "reschedule", "schedule", "status", "notify", "tax", "gov",
+})
+#: Parents under which anyone gets a host name for free (web hosts, site builders, dynamic DNS).
+FREE_HOSTING = frozenset({
+    "000webhostapp.com", "weebly.com", "weeblysite.com", "blogspot.com", "web.app", "firebaseapp.com",
+    "wixsite.com", "github.io", "gitlab.io", "herokuapp.com", "netlify.app", "vercel.app", "glitch.me",
+    "pages.dev", "workers.dev", "repl.co", "replit.app", "godaddysites.com", "webcindario.com", "yolasite.com",
+    "wordpress.com", "square.site", "mystrikingly.com", "webflow.io", "framer.app", "site123.me", "jimdosite.com",
+    "altervista.org", "ukit.me", "tilda.ws", "carrd.co", "azurewebsites.net", "appspot.com", "duckdns.org",
+    "no-ip.org", "no-ip.biz", "hopto.org", "ddns.net", "zapto.org", "sytes.net", "myftp.org", "myftp.biz",
+    "servehttp.com", "serveftp.com", "freeddns.org", "dynu.net", "ngrok.io", "ngrok-free.app", "my.id",
+    "cloudns.asia", "cloudns.cc", "ooguy.com", "ferozo.com", "hostingerapp.com", "web.core.windows.net",
+})
+#: Zones of CDNs and DNS traffic managers, where brands' own hosts get alias names that repeat their official
+#: domain (www.apple.com.edgekey.net): the official domain in a subdomain there is no phishing sign.
+CDN_ZONES = frozenset({
+    "akadns.net", "edgekey.net", "edgesuite.net", "akamaiedge.net", "akamaihd.net", "akamai.net", "akamaized.net",
+    "trafficmanager.net", "azurefd.net", "azureedge.net", "cloudfront.net", "fastly.net", "fastlylb.net",
+    "cdn.cloudflare.net", "edgecastcdn.net", "llnwd.net", "cdngc.net", "footprint.net", "msedge.net",
+    "aaplimg.com", "apple-dns.net", "mcas.ms", "gslb.com",
+})
 #: TLDs over-represented in abuse reports: a small extra signal, never enough alone.
 ABUSED_TLDS = frozenset({"xyz", "top", "shop", "store", "online", "site", "club", "icu", "cyou", "buzz", "info",
                          "live", "click", "link", "fun", "vip", "win", "bid", "loan", "work", "rest", "bar"})
@@ -73,7 +110,7 @@ WEIGHTS = {
     "official_domain": 0.0, "allowlisted_domain": 0.0,
     "tld_swap": 0.9, "known_misspelling": 0.9, "homoglyph": 0.95, "hyphenation": 0.88, "typo": 1.0,
     "bitsquatting": 0.85, "combosquat": 0.9, "brand_in_subdomain": 0.95, "split_brand": 0.85,
-    "idn": 0.25, "abused_tld": 0.1,
+    "idn": 0.25, "abused_tld": 0.1, "phishing_words": 0.3, "free_hosting": 0.2, "deep_subdomain": 0.1,
 }
 _MATCH_SIGNALS = frozenset({"tld_swap", "known_misspelling", "homoglyph", "hyphenation", "typo", "bitsquatting",
                             "combosquat", "brand_in_subdomain", "split_brand"})
@@ -214,7 +251,8 @@ class _Term:
     text: str         # the brand term as written
     squashed: str     # lowercase, letters and digits only
     skeleton: str
-    source: str       # "domain" (an official domain's name), "name" or "misspelling"
+    source: str       # "domain" (an official domain's name), "name", "misspelling" or "secondary" (an
+                      # official domain's name that is no brand name, such as live or office: matched whole only)
     official: str     # the official domain it stands for
 
 
@@ -278,10 +316,16 @@ class DomainScorer:
             if len(squashed) >= 3 and squashed not in terms:
                 terms[squashed] = _Term(text, squashed, _collapse(squashed), source, official)
 
+        named = [_squash(fold(n)) for n in names]
+        named = [n for n in named if len(n) >= 3]
         for d in self.official:
             reg = registered_domain(d) or d
             _, suffix = domain_parts(reg)
-            add(reg[: -len(suffix) - 1] if suffix else reg.split(".")[0], "domain", d)
+            label = reg[: -len(suffix) - 1] if suffix else reg.split(".")[0]
+            # An official label that holds none of the brand's names (live.com, office.com for Microsoft) is
+            # a common word: a look-alike of it counts, a longer name containing it does not.
+            names_it = not named or any(n in _squash(fold(label)) for n in named)
+            add(label, "domain" if names_it else "secondary", d)
         for n in names:
             add(n, "name", primary)
         for n in misspellings:
@@ -292,7 +336,7 @@ class DomainScorer:
         self.ascii_brand = all(d.isascii() for d in self.official)
 
     @classmethod
-    def from_profile(cls, profile: BrandProfile) -> DomainScorer:
+    def from_profile(cls, profile: DetectionProfile) -> DomainScorer:
         return cls(list(profile.official_domains), list(profile.names), list(profile.misspellings),
                    list(profile.allowlist.domains))
 
@@ -348,6 +392,7 @@ class DomainScorer:
             if suffix in ABUSED_TLDS:
                 hits.append(_Hit("abused_tld", 1.0, f".{suffix}",
                                  f".{suffix} is a top-level domain often used for fraudulent sites"))
+            hits += self._context_hits(host, sub, label, suffix, reg)
         return self._combine(host, puny, reg, hits, suffix)
 
     def _cleared(self, host, puny, reg, name, zone, evidence) -> DomainScore:
@@ -370,16 +415,24 @@ class DomainScorer:
         skel = _collapse(squashed)
         for k, term in enumerate(self.terms):
             official = self._official_for(term, suffix)
-            if plain == term.squashed:
+            if term.source == "secondary":
+                hits += self._secondary_hits(host, label, plain, squashed, skel, term, dist_row[k])
+                continue
+            if plain == term.squashed or plain == _squash(term.text.lower()):
                 if term.source == "misspelling":
                     hits.append(_Hit("known_misspelling", 1.0, label,
                                      f"{label} is a misspelling of the brand listed in its profile "
                                      f"({term.text})", term))
                 else:
                     what = "official name" if term.source == "domain" else f"brand name {term.text!r}"
-                    hits.append(_Hit("tld_swap", 1.0, f".{suffix}",
+                    # Big brands hold their name under most country codes (google.kz, amazon.com.mx), and
+                    # those registries seldom hand a famous name to a stranger: alone, that is not enough.
+                    country = _country_code(suffix)
+                    hits.append(_Hit("tld_swap", 0.75 if country else 1.0, f".{suffix}",
                                      f"{host} uses the {what} {term.squashed} under .{suffix}; the brand's "
-                                     f"domain is {official}", term))
+                                     f"domain is {official}" + (f" (.{suffix} is a country code, where brands "
+                                                                 f"register their names too)" if country else ""),
+                                     term))
                 continue
             if "-" in plain and _squash(plain) == term.squashed:
                 hits.append(_Hit("hyphenation", 1.0, label,
@@ -391,9 +444,9 @@ class DomainScorer:
             if term.source == "misspelling":
                 # Known misspellings count exactly or inside a longer name, never fuzzily.
                 if len(term.squashed) >= 6 and term.squashed in squashed:
-                    hits.append(self._combo(label, folded, term.squashed, term, 0.9))
+                    hits += filter(None, [self._combo(label, folded, term.squashed, term, 0.9)])
                 continue
-            if 0 < dist_row[k] <= 3 and abs(len(squashed) - len(term.squashed)) <= 2:
+            if 0 < dist_row[k] <= 3 and abs(len(squashed) - len(term.squashed)) <= 2 and _same_start(squashed, term):
                 cost, edits = typo_distance(squashed, term.squashed)
                 strength = _typo_strength(cost, term.squashed)
                 if strength > 0:
@@ -407,32 +460,91 @@ class DomainScorer:
                 if flip:
                     hits.append(_Hit("bitsquatting", 1.0, label, f"{label} differs from {term.squashed} by one "
                                      f"bit: {flip}", term))
-            if len(term.squashed) >= 4 and len(squashed) > len(term.squashed):
-                if term.squashed in squashed:
-                    hits.append(self._combo(label, folded, term.squashed, term, 1.0))
-                elif term.skeleton in skel:
-                    hits.append(self._combo(label, skel, term.skeleton, term, 1.0))
-                elif len(term.squashed) >= 6 and inside_row[k] >= 85:
+            if len(squashed) > len(term.squashed):
+                hit = None
+                if term.squashed in plain:   # as written: digits next to it are word edges (netflix01)
+                    hit = self._combo(label, plain, term.squashed, term, 1.0)
+                elif term.squashed in squashed:
+                    hit = self._combo(label, folded, term.squashed, term, 1.0)
+                elif len(term.squashed) >= 4 and term.skeleton in skel:
+                    hit = self._combo(label, skel, term.skeleton, term, 1.0)
+                if hit:
+                    hits.append(hit)
+                elif len(term.squashed) >= 6 and inside_row[k] >= 80:
                     align = fuzz.partial_ratio_alignment(term.squashed, squashed)
-                    found = squashed[align.dest_start:align.dest_end]
+                    found = squashed[align.dest_start:align.dest_end] if align else ""
                     cost, edits = typo_distance(found, term.squashed)
-                    if _typo_strength(cost, term.squashed) >= 0.8:
+                    if found and _typo_strength(cost, term.squashed) >= 0.8:
                         hit = self._combo(label, squashed, found, term, 0.85)
-                        hit.evidence += f"; {found} is {term.squashed} with {'; '.join(edits)}"
-                        hits.append(hit)
+                        if hit:
+                            hit.evidence += f"; {found} is {term.squashed} with {'; '.join(edits)}"
+                            hits.append(hit)
         return hits
 
-    def _combo(self, label: str, text: str, found: str, term: _Term, strength: float) -> _Hit:
+    def _combo(self, label: str, text: str, found: str, term: _Term, strength: float) -> _Hit | None:
+        """The brand inside a longer label. Glued to letters that make no word squatters use
+        (interactive, applebees), it is most likely another word: too weak to flag on its own."""
+        at = text.find(found)
+        if at < 0:   # only with the hyphens taken out: the name split by hyphens (d-h-l-delivery)
+            return _Hit("hyphenation", 0.95 * strength, label,
+                        f"{label} holds the brand {term.squashed} split by hyphens", term)
+        left, right = text[:at], text[at + len(found):]
+        glued = [side for side, ok in (("before", _word_edge(left, before=True)),
+                                       ("after", _word_edge(right, before=False))) if not ok]
+        if glued and len(term.squashed) < 4 and (glued != ["after"] or (left and left[-1].isalpha())):
+            return None   # three letters inside others are part of another word (irs in first)
         rest = [w for w in re.split(r"[^a-z]+", text.replace(found, " ", 1)) if w]
-        known = [w for w in rest if w in SQUAT_WORDS]
-        if len(known) < len(rest):
-            strength *= 0.9 if len(term.squashed) >= 6 else 0.75
+        known = [w for w in rest if _known_words(w)]
+        n = len(term.squashed)
+        if len(glued) == 2:
+            strength *= 0.6   # inside a longer word on both sides (hicloudcam): most likely another word
+        elif glued:
+            # The longer the name, the less likely another word holds it (netflixafrica, but interactive).
+            strength *= 0.85 if n >= 7 else 0.8 if n == 6 else 0.78 if n == 5 else 0.7
+        elif len(known) < len(rest):
+            strength *= 0.9 if n >= 6 else 0.85
         words = ", ".join(repr(w) for w in rest) or "digits"
-        note = " (words squatters use)" if rest and len(known) == len(rest) else ""
+        note = (f" glued to letters {'and'.join(glued)} it, as in another word" if glued
+                else " (words squatters use)" if rest and len(known) == len(rest) else "")
         return _Hit("combosquat", strength, label,
                     f"{label} combines the brand {term.squashed} with {words}{note}", term)
 
+    def _secondary_hits(self, host, label, plain, squashed, skel, term: _Term, dist: int) -> list[_Hit]:
+        """Look-alikes of an official label that is a common word (live, office): the whole label only."""
+        if plain == term.squashed or len(term.squashed) < 5:
+            return []
+        if skel == term.skeleton:
+            return [_Hit("homoglyph", 1.0, label, self._glyph_evidence(host, label, term), term)]
+        if (len(term.squashed) >= 6 and 0 < dist <= 2 and abs(len(squashed) - len(term.squashed)) <= 1
+                and _same_start(squashed, term)):
+            cost, edits = typo_distance(squashed, term.squashed)
+            strength = _typo_strength(cost, term.squashed)
+            if strength > 0:
+                return [_Hit("typo", strength, f"{cost:g}", f"{label} is {term.squashed} with {'; '.join(edits)} "
+                                                            f"(keyboard-typo distance {cost:g})", term)]
+        return []
+
+    def _context_hits(self, host: str, sub: str, label: str, suffix: str, reg: str) -> list[_Hit]:
+        """Small signals that only raise a match: phishing wording, a free host, a deep subdomain."""
+        hits: list[_Hit] = []
+        words = sorted({w for part in re.split(r"[^a-z]+", fold_domain(f"{sub}.{label}")) if part
+                        for w in _known_words(part, PHISHING_WORDS)})
+        if words:
+            hits.append(_Hit("phishing_words", 1.0 if len(words) > 1 else 0.7, ", ".join(words),
+                             f"{host} uses the wording of credential phishing: {', '.join(words)}"))
+        parent = next((p for p in FREE_HOSTING if reg == p or reg.endswith("." + p) or host.endswith("." + p)), None)
+        if parent and sub:
+            hits.append(_Hit("free_hosting", 1.0, parent,
+                             f"{host} is a name under {parent}, where anyone gets a host name for free"))
+        if sub.count(".") >= 3:
+            hits.append(_Hit("deep_subdomain", 1.0, str(sub.count(".") + 1),
+                             f"{host} has {sub.count('.') + 1} levels of subdomain, as phishing links padded "
+                             f"to hide their real domain do"))
+        return hits
+
     def _subdomain_hits(self, host, sub, label, suffix, reg) -> list[_Hit]:
+        if _cdn_parent(reg):
+            return []   # an alias name of the brand's own hosts at its CDN
         hits: list[_Hit] = []
         dotted = f".{sub}."
         for d in self.official:
@@ -444,7 +556,7 @@ class DomainScorer:
                 return hits
         sub_labels = sub.split(".")
         for term in self.terms:
-            if term.source == "misspelling" and len(term.squashed) < 5:
+            if (term.source == "misspelling" and len(term.squashed) < 5) or term.source == "secondary":
                 continue
             for lb in sub_labels:
                 s = skeleton(_squash(lb))
@@ -452,11 +564,42 @@ class DomainScorer:
                     hits.append(_Hit("brand_in_subdomain", 0.9, lb,
                                      f"the brand {term.squashed} is a subdomain ({lb}) of {reg}", term))
                     return hits
+                words = [_squash(p) for p in fold_domain(lb).split("-") if p]
+                parts = [_collapse(p) for p in words]
+                # As written or as it reads: skeletons alone would merge letters across the brand's edge (dhlc).
+                lead = next((w for w, p in zip(words, parts)
+                             if w.startswith(term.squashed) or p.startswith(term.skeleton)), None)
+                if lead:
+                    rest = lead[len(term.squashed):] if lead.startswith(term.squashed) else ""
+                    strength = (0.85 if lead in (term.squashed, term.skeleton) else
+                                0.8 if len(term.skeleton) >= 4 or _word_edge(rest, before=False) else 0.7)
+                    hits.append(_Hit("brand_in_subdomain", strength, lb,
+                                     f"a word of the subdomain {lb} of {reg} starts with the brand {term.squashed}",
+                                     term))
+                    return hits
+                near = next((p for p in parts if len(term.squashed) >= 6 and p[:1] == term.skeleton[:1]
+                             and 0 < distance.OSA.distance(p, term.skeleton, score_cutoff=1) <= 1), None)
+                if near:
+                    hits.append(_Hit("brand_in_subdomain", 0.85, lb,
+                                     f"the subdomain {lb} of {reg} reads as {near}, one letter from the brand "
+                                     f"{term.squashed}", term))
+                    return hits
+                if len(parts) > 1 and any(p == term.skeleton or (len(term.skeleton) >= 4 and p.startswith(term.skeleton))
+                                          for p in parts):
+                    hits.append(_Hit("brand_in_subdomain", 0.85, lb,
+                                     f"the subdomain {lb} of {reg} starts a word with the brand {term.squashed}",
+                                     term))
+                    return hits
                 if len(term.skeleton) >= 5 and term.skeleton in s:
                     hits.append(_Hit("brand_in_subdomain", 0.8, lb,
                                      f"the subdomain {lb} of {reg} contains the brand {term.squashed}", term))
                     return hits
             joined = skeleton(_squash(sub_labels[-1] + label))
+            if joined != term.skeleton and len(term.skeleton) >= 5 and joined.startswith(term.skeleton) \
+                    and not skeleton(_squash(label)).startswith(term.skeleton):
+                hits.append(_Hit("split_brand", 0.9, f"{sub_labels[-1]}.{label}",
+                                 f"{sub_labels[-1]}.{label} starts with {term.squashed} split by a dot", term))
+                return hits
             if joined == term.skeleton:
                 hits.append(_Hit("split_brand", 1.0, f"{sub_labels[-1]}.{label}",
                                  f"{sub_labels[-1]}.{label} reads as {term.squashed} split by a dot", term))
@@ -503,6 +646,47 @@ class DomainScorer:
         explanation = (f"{host} imitates {official}: {best.evidence}" if best
                        else f"{host} does not resemble the brand's domains")
         return DomainScore(host, puny, reg, score, signals, official, explanation)
+
+
+_WORDS = SQUAT_WORDS | PHISHING_WORDS
+
+
+def _same_start(observed: str, term: _Term) -> bool:
+    """Typos keep the first letter (or put a look-alike there): 'cloud' is a word, not a slip for 'icloud'."""
+    a, b = observed[:1], term.squashed[:1]
+    return a == b or (a, b) in _VISUAL_PAIRS
+
+
+#: Country codes sold to anyone as if generic (search engines treat them so), and the free ones.
+_GENERIC_CCTLDS = frozenset({"ai", "cc", "co", "io", "me", "tv", "tk", "ml", "ga", "cf", "gq"})
+
+
+def _country_code(suffix: str) -> bool:
+    """Whether a public suffix is a country's (de, co.uk, com.mx), bar the ones given away free to anyone."""
+    last = suffix.rsplit(".", 1)[-1]
+    return "." in suffix or (len(last) == 2 and last not in _GENERIC_CCTLDS)
+
+
+def _cdn_parent(reg: str | None) -> str | None:
+    return reg if reg in CDN_ZONES else None
+
+
+def _known_words(text: str, vocabulary: frozenset[str] = _WORDS) -> list[str]:
+    """The vocabulary's words in ``text``: the whole of it, or words of four letters or more inside it."""
+    if text in vocabulary:
+        return [text]
+    return [w for w in vocabulary if len(w) >= 4 and w in text]
+
+
+def _word_edge(side: str, *, before: bool) -> bool:
+    """Whether the brand found next to ``side`` stands as a word: a hyphen, a digit or nothing there, or a
+    word squatters use (secure, login, shop) right against it."""
+    if not side or not side[-1 if before else 0].isalpha():
+        return True
+    run = re.split(r"[^a-z]", side)[-1 if before else 0]
+    # A two-letter word (a country code) only as the whole run (paypaluk): as a prefix it would make an
+    # edge of almost anything (hicloudcam).
+    return run in _WORDS or any((run.endswith(w) if before else run.startswith(w)) for w in _WORDS if len(w) >= 3)
 
 
 def _bit_flip(a: str, b: str) -> str | None:
