@@ -153,3 +153,61 @@ def test_a_site_already_captured_and_a_triaged_finding_are_left_alone(settings, 
     prefix = settings.es.index_prefix
     assert es.get(index=f"{prefix}-sites", id=site.doc_id())["_source"]["title"] == "captured by the surface crawl"
     assert es.get(index=f"{prefix}-findings", id=finding.doc_id())["_source"]["status"] == "confirmed"
+
+
+def test_two_workers_on_one_log_never_read_the_same_entry(settings, es, ct_sandbox):
+    import threading
+
+    from brandhound import cluster
+    from crawlers.ct.client import open_log
+    from detectors.discovery import Discoverer
+    from operations.discover import Follower, Sink
+    from brandhound.profile import load_profiles
+
+    state, truth = ct_sandbox
+    cluster.init_indices(es, settings.es.index_prefix)
+    docs = EsDocs(es, index_name(settings.es.index_prefix, CtCursor))
+    docs.ensure_index(settings.es.index_prefix)
+    info = next(x for x in load_log_list(state["log_list"]) if x.api == "rfc6962")
+    discoverer = Discoverer(load_profiles(BRANDS, detect_only=True))
+    read: dict[str, list[int]] = {"a": [], "b": []}
+
+    class Counting:
+        def __init__(self, log, seen):
+            self.log, self.seen, self.info = log, seen, log.info
+
+        @property
+        def skipped(self):
+            return self.log.skipped
+
+        def tree_head(self):
+            return self.log.tree_head()
+
+        def entries(self, start, end, size):
+            for e in self.log.entries(start, end, size):
+                self.seen.append(e.index)
+                yield e
+
+    class NoStore:
+        index_prefix = settings.es.index_prefix
+
+        def add(self, item):
+            pass
+
+        def flush(self):
+            pass
+
+    def work(worker):
+        follower = Follower(discoverer, Cursors(docs, worker), Sink(NoStore()), _http(), since="start",
+                            claim_entries=100, progress=_quiet(),
+                            opener=lambda i, http, batch: Counting(open_log(i, http, batch), read[worker]))
+        follower.poll([info])
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in read]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    both = read["a"] + read["b"]
+    assert sorted(both) == list(range(len(truth["certificates"])))  # every entry once, across the two
+    assert read["a"] and read["b"]  # and both did part of the work
