@@ -15,6 +15,11 @@ Questions asked, each as one ``Metrics`` row per system:
   the labels (a few published labels write a thousands separator as a decimal point: SOURCES.md).
 * ``currency``: the ISO currency alone, on pages that show a price.
 * ``title``: the product's name (see :func:`title_matches`).
+* ``price_strings_amount``, ``price_strings_currency``, ``price_strings_both``: a second check nobody
+  tuned brandhound on: the real shop price strings of price-parser's test suite
+  (``price_strings.json.gz``, SOURCES.md), brandhound's ``parse_price`` beside price-parser's
+  ``Price.fromstring`` on the same strings, split by the string. price-parser was written against
+  these strings, so its figures are an upper reference, not a blind peer.
 
 Peers in the same run: an extruct + price-parser baseline (re-implemented here: the first schema.org
 Product offer, else price-parser over the page's meta and visible price), and the predictions Zyte
@@ -310,7 +315,9 @@ def evaluate(split: str = "test", *, peers: bool = True) -> list[Result]:
     note = "price sources: " + ", ".join(f"{k} {v}" for k, v in sorted(sources.items()))
     results = [replace(r, note=note if r.metrics.kind in ("price", "price_currency") else "")
                for r in score(split, "brandhound", predictions, extra=(("median_s_per_page", round(per_page, 4)),))]
+    results += score_price_strings(split, "brandhound")
     if peers:
+        results += score_price_strings(split, "price-parser")
         results += score(split, "extruct+price-parser", baseline_predictions(split),
                          note="baseline re-implemented in evaluation/listings.py")
         for system in ("Zyte", "Diffbot"):
@@ -318,6 +325,88 @@ def evaluate(split: str = "test", *, peers: bool = True) -> list[Result]:
             results += score(split, system, published_predictions(system), note="published predictions, re-scored",
                              asked=("price", "sku", "availability", "InStock", "OutOfStock"))
     return results
+
+
+# --------------------------------------------------------------------------- price strings
+
+
+@lru_cache(maxsize=1)
+def price_strings() -> list[dict[str, Any]]:
+    """price-parser's test strings: ``string``, ``currency_hint``, ``amount`` (text or None), ``currency``
+    (the text price-parser expects) and ``currency_iso`` (the ISO codes it can mean; None: not asked)."""
+    with gzip.open(corpus_dir(CORPUS) / "price_strings.json.gz", "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _price_string_counts(case: dict[str, Any], amount: Decimal | None, currency_ok: bool | None,
+                         said_currency: bool) -> dict[str, tuple[int, int, int]]:
+    """Confusion counts of one string: amount, currency (when asked) and both."""
+    truth = _decimal(case["amount"])
+    amount_counts = _count({truth} if truth is not None else set(), amount)
+    if currency_ok is None:
+        currency_counts = (0, 0, 0)
+    elif case["currency_iso"]:
+        currency_counts = (1, 0, 0) if currency_ok else (0, int(said_currency), 1)
+    else:
+        currency_counts = (0, int(said_currency), 0)
+    right = amount == truth and currency_ok is not False
+    both = (1, 0, 0) if right and truth is not None else (0, 0, 0) if right else (
+        0, int(amount is not None), int(truth is not None))
+    return {"price_strings_amount": amount_counts, "price_strings_currency": currency_counts, "price_strings_both": both}
+
+
+def price_string_predictions(system: str, split: str) -> list[tuple[dict[str, Any], Decimal | None, bool | None, bool]]:
+    """Each string of ``split`` with ``system``'s amount, whether its currency is right (None: not asked)
+    and whether it named one."""
+    from crawlers.prices import parse_price
+    from price_parser import Price
+
+    out = []
+    for case in price_strings():
+        if not in_split(case["string"] or "", split):
+            continue
+        if system == "brandhound":
+            value, code = parse_price(case["string"], currency_hint=case["currency_hint"])
+            amount = _decimal(repr(value)) if value is not None else None
+            asked = case["currency_iso"]
+            ok = None if asked is None else (code in asked if asked else code is None)
+            out.append((case, amount, ok, code is not None))
+        else:
+            parsed = Price.fromstring(case["string"], currency_hint=case["currency_hint"])
+            said = (parsed.currency or "").strip().casefold() or None
+            wanted = (case["currency"] or "").strip().casefold() or None
+            ok = None if case["currency_iso"] is None else said == wanted
+            out.append((case, parsed.amount, ok, said is not None))
+    return out
+
+
+def score_price_strings(split: str, system: str) -> list[Result]:
+    """One Result per price-string question for ``system`` (``brandhound`` or ``price-parser``)."""
+    totals: dict[str, list[int]] = {}
+    right = 0
+    predictions = price_string_predictions(system, split)
+    for case, amount, ok, said in predictions:
+        counts = _price_string_counts(case, amount, ok, said)
+        right += amount == _decimal(case["amount"]) and ok is not False
+        for question, c in counts.items():
+            totals[question] = [a + b for a, b in zip(totals.get(question, [0, 0, 0]), c)]
+    share = (("share_correct", round(right / len(predictions), 4)), ("strings", len(predictions))) if predictions else ()
+    note = "price-parser's own test strings (it was written against them)" if system == "price-parser" else ""
+    return [Result(CORPUS, split, system, Metrics.of(q, *t), note=note, extra=share if q == "price_strings_both" else ())
+            for q, t in totals.items()]
+
+
+def price_string_errors(split: str = "dev") -> list[tuple[str, Any, Any, Any, Any]]:
+    """brandhound's mistakes on the price strings of ``split``: ``(string, hint, expected amount,
+    expected currencies, (amount, currency) said)``."""
+    from crawlers.prices import parse_price
+
+    out = []
+    for case, amount, ok, _ in price_string_predictions("brandhound", split):
+        if amount != _decimal(case["amount"]) or ok is False:
+            out.append((case["string"], case["currency_hint"], case["amount"], case["currency_iso"],
+                        parse_price(case["string"], currency_hint=case["currency_hint"])))
+    return out
 
 
 def errors(split: str = "dev", question: str = "price_currency") -> list[tuple[str, Any, Any]]:
