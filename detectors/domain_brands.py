@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import ahocorasick
 
 from brandhound.profile import DetectionProfile
-from detectors.domain_permutations import to_ascii
-from detectors.domain_similarity import DOMAIN_THRESHOLD, DomainScore, DomainScorer, _host_of, fold_domain, skeleton
+from detectors.domain_similarity import (DOMAIN_THRESHOLD, DomainScore, DomainScorer, _host_of, _wire, fold_domain,
+                                         skeleton)
 
 
 @dataclass
@@ -94,7 +94,7 @@ class MultiBrandScorer:
         out: list[BrandDomainScore] = []
         for host, found in zip(hosts, best):
             if found is None:
-                puny = to_ascii(host) or host
+                puny = _wire(host)
                 out.append(BrandDomainScore(None, None, DomainScore(
                     host, puny, None, 0.0, [], None, f"{host or '(empty)'} resembles none of the brands' names")))
                 continue

@@ -290,6 +290,11 @@ def _host_of(text: str) -> str:
     return to_unicode(host)
 
 
+def _wire(host: str) -> str:
+    """The host's on-the-wire form (punycode); an ASCII host is its own (the IDNA checks are costly)."""
+    return host if host.isascii() else (to_ascii(host) or host)
+
+
 def _is_under(host: str, domains: set[str]) -> str | None:
     for d in domains:
         if host == d or host.endswith("." + d):
@@ -305,7 +310,8 @@ class DomainScorer:
         if not official_domains:
             raise ValueError("a brand needs at least one official domain to score domains against")
         self.official = [to_unicode(d.lower()) for d in official_domains]
-        self.official_zones = {registered_domain(d) or d for d in self.official} | set(self.official)
+        self._official_regs = [(d, registered_domain(d) or d) for d in self.official]
+        self.official_zones = {reg for _, reg in self._official_regs} | set(self.official)
         self.allowlist = {to_unicode(d.lower()) for d in allowlist}
         self.allow_zones = {registered_domain(d) or d for d in self.allowlist} | self.allowlist
         primary = self.official[0]
@@ -366,7 +372,7 @@ class DomainScorer:
 
     def _score_one(self, host: str, parts, dist_row, inside_row) -> DomainScore:
         sub, label, suffix, reg = parts
-        puny = to_ascii(host) or host
+        puny = _wire(host)
         zone = _is_under(host, self.official_zones)
         if zone:
             return self._cleared(host, puny, reg, "official_domain", zone,
@@ -401,9 +407,8 @@ class DomainScorer:
 
     def _official_for(self, term: _Term, suffix: str) -> str:
         if term.source == "domain":
-            same = [d for d in self.official if (registered_domain(d) or d) == f"{term.squashed}.{suffix}"]
-            label_matches = [d for d in self.official
-                             if _squash((registered_domain(d) or d).rsplit(".", 1)[0]) == term.squashed]
+            same = [d for d, reg in self._official_regs if reg == f"{term.squashed}.{suffix}"]
+            label_matches = [d for d, reg in self._official_regs if _squash(reg.rsplit(".", 1)[0]) == term.squashed]
             return (same or label_matches or [term.official])[0]
         return term.official
 
