@@ -17,7 +17,7 @@ COMMANDS = {
     "score-listing": "score listings (JSON as extract-listing prints) as counterfeits; JSON lines out",
     "match-image": "match images against the brand's official photos and logos; JSON lines out",
     "permute-domain": "generate look-alike domains of a domain (every dnstwist permutation kind); JSON lines out",
-    "score-domain": "score domains as look-alikes of the brand's; JSON lines out",
+    "score-domain": "score domains as look-alikes of the brands' (every brand of a profile directory); JSON lines out",
     "scan-leaks": "scan dumps (files, directories or -) for the brands' leaked credentials, cards and secrets, "
                   "as a stream; JSON lines out, secrets masked",
 }
@@ -125,10 +125,19 @@ def cmd_permute_domain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_score_domain(args: argparse.Namespace, settings: Settings) -> int:
+    from brandhound.config import ConfigError
     from detectors.domain_cli import score_domain_command
 
+    if not args.brand and not args.domains:
+        raise ConfigError("score-domain: give --brand FILE|DIR (brand profiles) or --domains (the official domains)")
     domains = "-" if args.domain in ([], ["-"]) else args.domain
-    return score_domain_command(args.brand, domains, args.threshold)
+    return score_domain_command(args.brand, domains, args.threshold, official_domains=_split(args.domains),
+                                names=_split(args.names))
+
+
+def _split(value: str | None) -> list[str] | None:
+    """A comma-separated option as a list; None when it was not given."""
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 def cmd_scan_leaks(args: argparse.Namespace, settings: Settings) -> int:
@@ -149,7 +158,11 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     permute.add_argument("domain", help="a domain, e.g. kestrava.com")
     permute.add_argument("--kind", action="append", help="only this permutation kind (repeatable)")
     score_domain = add(sub, "score-domain", cmd_score_domain, COMMANDS["score-domain"])
-    score_domain.add_argument("--brand", required=True, help="brand profile (YAML)")
+    score_domain.add_argument("--brand", "--brands", dest="brand", metavar="FILE|DIR",
+                              help="brand profile, or a directory of profiles: every name is scored against every "
+                                   "brand (minimal profiles do: id, name, names, official_domains)")
+    score_domain.add_argument("--domains", metavar="A,B", help="the official domains of one brand, without a profile")
+    score_domain.add_argument("--names", metavar="A,B", help="with --domains: the brand's names (default: from the domains)")
     score_domain.add_argument("--threshold", type=float, help="verdict threshold (default: the profile's)")
     score_domain.add_argument("domain", nargs="*", help="domains or URLs, or - (or nothing) for one per line on stdin")
     scan = add(sub, "scan-leaks", cmd_scan_leaks, COMMANDS["scan-leaks"])
