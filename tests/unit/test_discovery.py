@@ -16,7 +16,7 @@ from crawlers.ct.client import LoggedCertificate
 from crawlers.ct.http import CtHttpError
 from crawlers.ct.loglist import LogInfo
 from crawlers.ct.sth import TreeHead
-from detectors.discovery import Discoverer, Sighting, site_name
+from detectors.discovery import Discoverer, Sighting, multi_brand_scorer, per_brand_scorer, site_name
 from operations.discover import Conflict, Cursors, Follower, Progress, Sink, nrd_names, start_index
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +69,14 @@ def test_the_candidate_carries_the_certificate_as_evidence(discoverer):
     assert seen[0].weight == 0 and seen[0].value == "https://ct.example/log/"
     assert "precertificate for késtrava.com issued by CN=R11,O=Let's Encrypt,C=US" in seen[0].evidence
     assert "at index 7" in f.explanation and "imitates kestrava.com" in f.explanation
+
+
+def test_both_brand_scorers_give_each_name_its_best_brand(brands):
+    names = ["kestrava-outlet.shop", "nordvik-bank-login.com", "birch-harbor.com"]
+    for make in (per_brand_scorer, multi_brand_scorer):
+        got = make(brands)(names)
+        assert [b for b, _ in got[:2]] == ["kestrava", "nordvik"], make.__name__
+        assert got[0][1].score >= 0.7 and got[1][1].score >= 0.7 and got[2][1].score < 0.7
 
 
 def test_one_candidate_per_name_in_a_batch():
