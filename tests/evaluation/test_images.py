@@ -9,14 +9,15 @@ from evaluation import images
 
 #: Issue 16's target: recall >= 0.98 on the listing transforms, no false match.
 TARGET_RECALL = 0.98
-#: Per-transform floors where the target is not reached yet (just under what was measured).
+#: Per-transform floors where the target is not reached yet: just under what the test split
+#: measured (collage 21/24, logo in a page 10/11, logo on a coloured ground 10/11).
 FLOORS = {
-    "collage_40": 0.45,
-    "screenshot_40": 0.55,
-    "logo_in_page": 0.0,
-    "logo_on_colour": 0.4,
+    "collage_40": 0.85,
+    "logo_in_page": 0.85,
+    "logo_on_colour": 0.85,
 }
-OVERALL_FLOOR = 0.93
+#: Overall recall on the test split (0.991 measured): the issue's target.
+OVERALL_FLOOR = TARGET_RECALL
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_corpus_is_what_sources_md_describes():
 def test_no_false_match_among_unrelated_photos(rows):
     unrelated = rows["unrelated"]
     assert unrelated.metrics.false_positives == 0, unrelated
-    assert dict(unrelated.extra)["queries"] >= 300
+    assert dict(unrelated.extra)["queries"] >= 200  # 46 photos and 22 logos, their copies split dev/test
 
 
 def test_overall_recall_and_no_wrong_photo(rows):
