@@ -32,11 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from brandhound.profile import DetectionProfile, load_profile  # noqa: E402
+from crawlers.ct.certs import dns_name  # noqa: E402
 from crawlers.ct.client import Rfc6962Log, StaticLog, _certificate  # noqa: E402
 from crawlers.ct.http import HttpClient  # noqa: E402
 from crawlers.ct.loglist import load_log_list  # noqa: E402
 from crawlers.ct.wire import parse_merkle_leaf  # noqa: E402
-from detectors.discovery import brand_scorer, site_name  # noqa: E402
+from brandhound.urls import unicode_host  # noqa: E402
+from detectors.discovery import brand_scorer, multi_brand_scorer, site_name  # noqa: E402
 from sandbox.ct.build import build  # noqa: E402
 from sandbox.ct.serve import make_server  # noqa: E402
 
@@ -75,7 +77,11 @@ def best_rate(fn: Callable[[], int], rounds: int) -> tuple[float, float]:
     return best
 
 
-def scoring(names: list[str], rounds: int) -> dict[str, Any]:
+def _flagged(results: list[tuple[str | None, Any]], names: list[str], thresholds: dict[str, float]) -> set[str]:
+    return {n for n, (brand, r) in zip(names, results) if brand and r.score >= thresholds[brand]}
+
+
+def scoring(names: list[str], rounds: int, lookalikes: set[str] | None = None) -> dict[str, Any]:
     example = load_profile(PROFILE, detect_only=True)
     extra = made_up_brands(max(BRAND_COUNTS) - 1)
     rows: dict[str, Any] = {}
@@ -101,6 +107,13 @@ def scoring(names: list[str], rounds: int) -> dict[str, Any]:
             peer = PhishingCatcher([n for p in profiles for n in p.names])
             row["phishing_catcher_names_per_s"] = round(
                 best_rate(lambda: sum(1 for n in names if peer.score(n) >= 0), rounds)[0])
+        if lookalikes is not None and count == 1:
+            # What each scorer finds of the sandbox's look-alikes, and of its benign names.
+            thresholds = {p.id: p.threshold for p in profiles}
+            for key, make in (("discovery", brand_scorer), ("multi_brand", multi_brand_scorer)):
+                found = _flagged(make(profiles)(names), names, thresholds)
+                row[f"{key}_lookalikes_found"] = f"{len(found & lookalikes)}/{len(lookalikes)}"
+                row[f"{key}_benign_flagged"] = len(found - lookalikes)
         rows[str(count)] = row
         print(f"{count:3d} brands: {row}", file=sys.stderr)
     return rows
@@ -140,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-ct-") as tmp:
         truth = build(Path(tmp), PROFILE, benign=args.benign)
-        names = list(dict.fromkeys(site_name(n.removeprefix("*.")) for c in truth["certificates"] for n in c["names"]))
-        score = scoring(names, args.rounds)
+        names = list(dict.fromkeys(site_name(dns_name(n)) for c in truth["certificates"] for n in c["names"]))
+        lookalikes = {unicode_host(d) for d in truth["lookalikes"]}
+        score = scoring(names, args.rounds, lookalikes)
         follow = ct_follow(Path(tmp), args.rounds)
     names_per_cert = sum(len(c["names"]) for c in truth["certificates"]) / len(truth["certificates"])
     one = score["1"]["discovery_names_per_s"]
