@@ -113,10 +113,28 @@ def parse_joined(text: str | None, now: datetime) -> datetime | None:
     return None
 
 
-def _seller_joined(doc: Any, now: datetime) -> datetime | None:
-    """The seller's join date from a labelled element ("Member since ...", or a label cell and its value)."""
-    for el in doc.xpath("//dt|//th|//td|//span|//li|//p|//dd|//div[not(*)]"):
+#: Elements that carry a label and its value ("SKU: ...", "Member since ...", a cell), as one XPath;
+#: elements far longer than any label (a whole list, a page section) are left out in lxml itself.
+_LABELLED = ("//*[self::dt or self::th or self::td or self::span or self::li or self::p or self::dd or "
+             "(self::div and not(*))][string-length(normalize-space()) <= 400]")
+
+
+def _short_texts(doc: Any) -> list[tuple[Any, str]]:
+    """The short labelled-looking elements whose text holds a label the SKU, seller-since, ships-from
+    or quantity readers look for, with that text, in document order: each element's text is read
+    once per page instead of once per reader, and only the few candidates are kept."""
+    labels = (_SKU_LABEL, _JOINED_HINT, _SHIPS_HINT, _QTY_HINT)
+    out = []
+    for el in doc.xpath(_LABELLED):
         text = _el_text(el)
+        if len(text) <= 80 and any(label.search(text) for label in labels):
+            out.append((el, text))
+    return out
+
+
+def _seller_joined(doc: Any, now: datetime, short: list[tuple[Any, str]] | None = None) -> datetime | None:
+    """The seller's join date from a labelled element ("Member since ...", or a label cell and its value)."""
+    for el, text in short if short is not None else _short_texts(doc):
         label = _JOINED_HINT.search(text) if len(text) < 80 else None
         if label is None:
             continue
@@ -640,8 +658,9 @@ def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: dateti
         into.currency = _page_currency(doc, text, shown, page)
     if into.availability is None:
         into.availability = _shown_availability(doc)
+    short = _short_texts(doc)
     if into.sku is None:
-        into.sku = _shown_sku(doc) or _script_sku(text) or _url_sku(base)
+        into.sku = _shown_sku(doc, short) or _script_sku(text) or _url_sku(base)
     if not into.seller:
         for el in doc.xpath("//*[@class or @id or @itemprop]"):
             if _SELLER_HINT.search(_attr_text(el)):
@@ -654,13 +673,12 @@ def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: dateti
         desc = doc.xpath("//*[@itemprop='description' or contains(@class,'description') or contains(@class,'desc')]")
         into.description = (_el_text(desc[0]) if desc else None) or (" ".join(meta[0].split()) if meta else None)
     if into.seller_joined is None:
-        into.seller_joined = _seller_joined(doc, now)
+        into.seller_joined = _seller_joined(doc, now, short)
     for label_re, attr in ((_SHIPS_HINT, "ships_from"), (_QTY_HINT, "quantity")):
         if getattr(into, attr) is not None:
             continue
-        for el in doc.xpath("//dt|//th|//span|//li|//p|//div[not(*)]"):
-            text = _el_text(el)
-            if len(text) < 80 and label_re.search(text):
+        for el, text in short:
+            if el.tag not in ("td", "dd") and len(text) < 80 and label_re.search(text):
                 value = text.split(":", 1)[1].strip() if ":" in text else None
                 if value is None:
                     sib = el.getnext()
@@ -761,14 +779,13 @@ _SKU_LABEL = re.compile(
     r"\s*[:#.]?\s*([A-Z0-9][\w\-/.]{2,30})", re.I)
 
 
-def _shown_sku(doc: Any) -> str | None:
+def _shown_sku(doc: Any, short: list[tuple[Any, str]] | None = None) -> str | None:
     """The shop's product code: an element marked ``itemprop="sku"``, else a labelled "SKU: …" text."""
     for el in doc.xpath("//*[@itemprop='sku' or @itemprop='productID']"):
         if _CODE.fullmatch(value := (el.get("content") or _el_text(el)).strip()):
             return value
-    for el in doc.xpath("//dt|//th|//td|//span|//li|//p|//div[not(*)]"):
-        text = _el_text(el)
-        if len(text) > 80:
+    for el, text in short if short is not None else _short_texts(doc):
+        if el.tag == "dd":
             continue
         if (m := _SKU_LABEL.search(text)) and _CODE.fullmatch(code := m.group(1).rstrip(".")):
             return code

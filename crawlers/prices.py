@@ -17,6 +17,8 @@ _SYMBOLS: tuple[tuple[str, str], ...] = (
     ("грн", "UAH"), ("₽", "RUB"), ("руб", "RUB"), ("₸", "KZT"), ("тг", "KZT"), ("₪", "ILS"), ("ر.س", "SAR"),
     ("د.إ", "AED"), ("б.р", "BYN"), ("лв", "BGN"), ("Kč", "CZK"), ("Ft", "HUF"), ("lei", "RON"), ("Kn", "HRK"),
     ("CHF", "CHF"), ("円", "JPY"), ("₱", "PHP"), ("฿", "THB"), ("₫", "VND"), ("RM", "MYR"), ("Rp", "IDR"),
+    # The rouble's Cyrillic "Р" (its sign's plain form), the lira's "TL", the old pound sign, the toman and rial.
+    ("Р", "RUB"), ("TL", "TRY"), ("₤", "GBP"), ("تومان", "IRR"), ("ریال", "IRR"),
 )
 #: Symbols several currencies share: the site's country decides, else the first one.
 _SHARED: dict[str, tuple[str, ...]] = {
@@ -24,6 +26,7 @@ _SHARED: dict[str, tuple[str, ...]] = {
     "kr": ("SEK", "NOK", "DKK", "ISK"), "kr.": ("DKK", "SEK", "NOK", "ISK"), ":-": ("SEK",),
     "¥": ("JPY", "CNY"), "元": ("TWD", "CNY", "HKD"), "rs": ("INR", "PKR", "LKR", "NPR"), "rs.": ("INR", "PKR", "LKR", "NPR"),
     "р.": ("RUB", "BYN"), "r.": ("RUB", "BYN"), "br": ("BYN",), "lei": ("RON", "MDL"), "din": ("RSD",),
+    "cfa": ("XOF", "XAF"), "fcfa": ("XOF", "XAF"), "درهم": ("AED", "MAD"),
 }
 
 
@@ -96,6 +99,49 @@ _CRYPTO_AMOUNT = re.compile(r"(?:₿\s*)?\d[\d.,]*\s*(?:BTC|XBT|XMR|ETH|LTC|USDT
 _DIGIT = re.compile(r"\d")
 #: One group of exactly three digits after a single separator: "24.990", "2,449", "34.000".
 _THOUSANDS_ONLY = re.compile(r"(?<![\d.,])[1-9]\d{0,2}[.,]\d{3}(?![\d.,])")
+#: An amount as shops write it: digits, thousands groups (", . ' or a space before three digits), decimals.
+_AMOUNT = r"\d+(?:[.,' ]\d{3})*(?:[.,]\d{1,2})?"
+#: A currency mark: a symbol, or an ISO code in capitals ("EUR", not the word "Buy").
+_MARK = rf"(?:{_MARKS.pattern}|(?<![A-Za-z])(?-i:{'|'.join(sorted(ISO_4217))})(?![A-Za-z]))"
+#: A number with a currency mark right before or after it: "$2.00", "1 890 Р", "14,85 EUR".
+_MARKED = re.compile(rf"(?P<before>{_MARK})\s?(?P<a>{_AMOUNT})|(?P<b>{_AMOUNT})\s?(?P<after>{_MARK})", re.I)
+_RANGE_BETWEEN = re.compile(r"\s*(?:-|–|—|~|to|bis|à|a|до)\s*\S{0,4}\s*", re.I)
+
+
+def _marked_amount(shown: str, parsed: ParsedPrice, hint: str | None) -> ParsedPrice:
+    """The amount a currency mark stands beside, when price-parser took a bare number before it: in
+    "50 - $2.00 100 - $2.75" or "Buy 3 for $10" the bare number is a quantity. A range's lower end
+    ("10 - 20 €") stays the price."""
+    bare = shown.find(parsed.amount_text or "\0")
+    if bare < 0:
+        return parsed
+    for m in _MARKED.finditer(shown):
+        start = m.start("a") if m.group("a") else m.start("b")
+        if start <= bare < m.end("a" if m.group("a") else "b"):
+            return parsed  # the number price-parser took has its mark
+        if start >= bare + len(parsed.amount_text or ""):
+            marked = ParsedPrice.fromstring(m.group(), currency_hint=hint)
+            between = shown[bare + len(parsed.amount_text or ""):m.start()]
+            if marked.amount is None or (_RANGE_BETWEEN.fullmatch(between) and parsed.amount is not None
+                                         and parsed.amount < marked.amount):
+                return parsed
+            return marked
+    return parsed
+
+
+def _code_beside_amount(shown: str) -> str | None:
+    """An ISO code written right beside a number ("14,85 EUR"), which price-parser does not always read."""
+    for m in _MARKED.finditer(shown):
+        if code := _iso(m.group("before") or m.group("after")):
+            return code
+    return None
+
+
+def _sign_shown(sign: str, text: str) -> bool:
+    """Whether a sign in letters stands in ``text`` as a word: a short or capital one ("Р", "TL") only
+    alone ("TLC" is no lira), a longer one also as a word's start ("руб" of "рублей")."""
+    pattern = _mark(sign) if len(sign) < 3 or sign.isupper() else rf"(?<![^\W\d_]){re.escape(sign)}"
+    return re.search(pattern, text, re.I) is not None
 
 
 def parse_price(text: str | None, *, currency_hint: str | None = None, tld: str | None = None) -> tuple[float | None, str | None]:
@@ -107,14 +153,19 @@ def parse_price(text: str | None, *, currency_hint: str | None = None, tld: str 
     fiat = _CRYPTO_AMOUNT.sub(" ", text[:200])
     shown = fiat if _DIGIT.search(fiat) else text[:200]
     parsed = ParsedPrice.fromstring(shown, currency_hint=currency_hint)
+    if parsed.amount is not None and parsed.amount_text:
+        parsed = _marked_amount(shown, parsed, currency_hint)
     amount = float(parsed.amount) if parsed.amount is not None else None
     if amount is not None and not math.isfinite(amount):
         amount = None  # "999...9" overflows a float: not a price
-    currency = currency_code(parsed.currency, tld=tld, hint=currency_hint)
+    said = parsed.currency
+    if said and said[0].isalpha() and not _sign_shown(said, f"{shown} {currency_hint or ''}"):
+        said = None  # price-parser reads the "Р" of "Размер" as roubles
+    currency = currency_code(said, tld=tld, hint=currency_hint)
     if currency is None:
         # price-parser knows neither "тг." nor "ر.س" nor "Kn": look for our own symbols in the text.
         currency = next((currency_code(sym, tld=tld) for sym, pattern in _SYMBOL_MARKS if pattern.search(shown)), None)
-        currency = currency or _iso(currency_hint)
+        currency = currency or _code_beside_amount(shown) or _iso(currency_hint)
     if amount is not None and amount != int(amount) and currency not in THREE_DECIMALS:
         # A shown price never has three decimals outside the dinar currencies: "24.990" and "2,449"
         # group thousands (price-parser reads "2,449" as such but "24.990" as a fraction).

@@ -41,3 +41,41 @@ def test_shared_symbols_and_country_currencies():
     assert currency_code("RUR") == "RUB"
     assert (shared_symbol("Precios: $3.340"), shared_symbol("R$ 120"), shared_symbol("US$ 5")) == ("$", None, None)
     assert (country_currency("uk"), country_currency("tw"), country_currency("com")) == ("GBP", "TWD", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("6 300 Р", 6300.0, "RUB"),  # the rouble's plain Cyrillic sign
+        ("69 TL", 69.0, "TRY"),
+        ("₤1700.", 1700.0, "GBP"),
+        ("80,000 تومان", 80000.0, "IRR"),
+        ("850,000 ریال", 850000.0, "IRR"),
+        ("15 000 FCFA", 15000.0, "XOF"),
+        ("3,439.00 درهم", 3439.0, "AED"),
+        ("3 Ausgaben für nur 14,85 EUR", 14.85, "EUR"),  # an ISO code beside the number
+    ],
+)
+def test_more_currency_signs(text, amount, currency):
+    assert parse_price(text) == (amount, currency)
+
+
+def test_letters_that_only_look_like_a_sign_are_no_currency():
+    # Near misses: a Cyrillic word with "Р" in it, a capital word that is no ISO code.
+    assert parse_price("Размер 42") == (42.0, None)
+    assert parse_price("NEW 3 pcs") == (3.0, None)
+    assert parse_price("TLC 12") == (12.0, None)
+
+
+def test_a_bare_number_before_a_marked_price_is_a_quantity():
+    assert parse_price("50 - $2.00 100 - $2.75 400 - $4.50") == (2.0, "USD")
+    assert parse_price("Buy 3 for $10") == (10.0, "USD")
+    assert parse_price("2 x 19,99 €") == (19.99, "EUR")
+
+
+def test_a_range_keeps_its_lower_end_and_a_marked_price_its_own_number():
+    # Near misses of the quantity rule: the bare number is the lower end of a range, or has the mark.
+    assert parse_price("10 - 20 €") == (10.0, "EUR")
+    assert parse_price("USD 10 - 20") == (10.0, "USD")
+    assert parse_price(".75 €") == (0.75, "EUR")
+    assert parse_price("69 TL 41.90 TL") == (69.0, "TRY")
