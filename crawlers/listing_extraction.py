@@ -592,10 +592,42 @@ def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
     return out
 
 
-def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> None:
+#: A buy button or an add-to-cart form, by its class, id or name, in the languages of the shops we read.
+_BUY = re.compile(r"(?<![a-z])buy|add-?to-?(?:cart|bag|basket)|addtocart|cart-?(?:button|btn)|btn-?cart|purchase|"
+                  r"warenkorb|in-?den-?korb|kaufen|comprar|acheter|ajout-?panier|carrello|koszyk|do-?koszyka", re.I)
+
+
+def _price_by_buy_button(doc: Any, page: _Page) -> tuple[float, str | None, str] | None:
+    """The one priced text just before the product's buy button, for shops without price markup: the
+    price asked stands next to the button that buys at it. A text with several numbers (a price
+    block, a quantity ladder) is no single price."""
+    elements = [el for el in doc.iter() if isinstance(el.tag, str) and el.tag not in ("script", "style", "noscript")]
+    for at, el in enumerate(elements):
+        if el.tag in ("a", "button", "input", "form", "div", "span") and _BUY.search(_attr_text(el) + " " + (el.get("name") or "")):
+            break
+    else:
+        return None
+    for el in reversed(elements[max(0, at - 12):at]):
+        raw = _el_text(el)
+        if not raw or len(raw) > 60 or any(_OLD_PRICE.search(_attr_text(a)) or a.tag in ("del", "s", "strike")
+                                           for a in [el, *el.iterancestors()][:3]):
+            continue
+        if currency_marks(raw) >= 1 and len(set(_NUMBER.findall(raw))) == 1:
+            amount, currency = parse_price(raw, tld=page.country)
+            if _positive(amount) is not None:
+                return amount, currency, raw
+    return None
+
+
+def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page, doc: Any = None) -> None:
     """The price from what the page shows when structured data gave none; a sale price over the
     structured one when the page shows the structured price struck through beside a lower one."""
     current = [s for s in shown if not s.old and not s.block] or [s for s in shown if not s.old]
+    if into.price is None and doc is not None and all(s.block for s in current) and \
+            (by_button := _price_by_buy_button(doc, page)):
+        into.price, into.currency, into.price_text = by_button
+        into.price_source, into.extraction = "html", into.extraction or "html"
+        return
     if into.price is None:
         if not current:
             _after_struck_price(into, shown)
@@ -628,10 +660,11 @@ def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page) -> 
 
 
 def _after_struck_price(into: ExtractedListing, shown: list[_Shown]) -> None:
-    """A struck-through price and, just after it, a bare lower number (``<del>$420</del> 7折 <b>294</b>``):
-    the number is the price asked, the struck one the list price."""
+    """A struck-through price and, just after it in reading order, a bare lower number that is a
+    plausible part of it (``<del>$420</del> 7折 <b>294</b>``, also in the next table row): the number
+    is the price asked, the struck one the list price."""
     for old in sorted((s for s in shown if s.old and s.element is not None), key=lambda s: abs(s.distance)):
-        for el in list(old.element.itersiblings())[:6] + list(old.element.getparent().itersiblings())[:4]:
+        for el in old.element.xpath("following::*[position() <= 12]"):
             amount, _ = parse_price((el.text or "").strip()[:40]) if isinstance(el.tag, str) else (None, None)
             if amount is not None and old.amount * 0.2 <= amount < old.amount:
                 into.price, into.list_price, into.price_source = amount, old.amount, "html"
@@ -648,7 +681,7 @@ def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: dateti
         # Structured data often shortens the name the page shows ("OFLEKI" under "Tommy Jeans OFLEKI").
         into.title = heading
     shown = _shown_prices(doc, page)
-    _visible_price(into, shown, page)
+    _visible_price(into, shown, page, doc)
     if into.price_source == "html" and into.currency and shared_symbol(into.price_text):
         # "$3.340" on a .com: the currency the page declares says which dollar (or crown) it is.
         declared = _declared_currency(doc, text, page)

@@ -107,3 +107,30 @@ def test_sku_from_a_data_layer_when_markup_has_none_and_a_label_needs_a_code():
     page = """<html><body><h1>Microondas Panasonic</h1><p>Código Civil</p>
         <script>var meta = {"product": {"variants": [{"sku":"1236291","name":"Microondas"}]}};</script></body></html>"""
     assert extract_listing(page, "https://mediamarkt.pt/products/micro-ondas").sku == "1236291"
+
+
+def test_a_bare_number_after_a_struck_price_in_the_next_row_and_a_discount_is_no_price():
+    page = """<html><head><title>鵝肉鬆 250g｜PChome</title></head><body><h1>鵝肉鬆 250g</h1><table>
+        <tr><td class="t13"><strong>建議售價</strong><font><del>$420</del></font><span>元</span></td></tr>
+        <tr><td><strong>特價</strong><b><font>7</font> 折</b> <span>294</span><span> 元 </span></td></tr>
+        </table></body></html>"""
+    got = extract_listing(page, "https://www.pcstore.com.tw/p/M67296549.htm")
+    assert (got.price, got.list_price, got.currency) == (294.0, 420.0, "TWD")
+    # Near miss: only the discount (7, a tenth of the struck price) follows: no plausible sale price.
+    alone = page.replace("<span>294</span>", "")
+    assert extract_listing(alone, "https://www.pcstore.com.tw/p/M67296549.htm").price != 7.0
+
+
+def test_the_single_price_just_before_the_buy_button_when_the_markup_shows_only_price_blocks():
+    page = """<html><head><title>蒜香肉條｜愛上新鮮</title></head><body><h1>蒜香肉條</h1>
+        <div class="pdeal">最低價$<span>99</span>元起/包</div>
+        <a id="buy_btn" href="#"><div class="buy_btn"></div></a>
+        <div class="btn_price">買一組 每組990元 原價1,390 現省$400</div></body></html>"""
+    got = extract_listing(page, "https://i3fresh.tw/favorable_1409.html")
+    assert (got.price, got.currency, got.price_source) == (99.0, "TWD", "html")
+    # Near misses: a priced text with several numbers before the button is no single price, and a
+    # page with no buy button keeps the price block.
+    ladder = page.replace("最低價$<span>99</span>元起/包", "50 - $2 100 - $3")
+    assert extract_listing(ladder, "https://i3fresh.tw/favorable_1409.html").price == 990.0
+    no_button = page.replace('id="buy_btn"', "").replace('class="buy_btn"', "")
+    assert extract_listing(no_button, "https://i3fresh.tw/favorable_1409.html").price == 990.0
