@@ -21,7 +21,7 @@ from typing import Any, Callable
 from brandhound import plugins
 
 #: The core's command groups, in the order ``--help`` lists them.
-GROUPS = ("es", "crawl", "detect", "profile", "spool", "schema", "report", "takedown", "console", "airflow")
+GROUPS = ("es", "crawl", "detect", "discover", "profile", "spool", "schema", "report", "takedown", "console", "airflow")
 
 
 def add(subparsers: Any, name: str, func: Callable[[argparse.Namespace, Any], int], help_: str) -> argparse.ArgumentParser:

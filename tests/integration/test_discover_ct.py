@@ -117,7 +117,7 @@ def test_the_command_line_and_an_nrd_list(settings, ct_sandbox, tmp_path):
     env = dict(os.environ, BRANDHOUND_ES_URL=settings.es.url, BRANDHOUND_ES_INDEX_PREFIX=settings.es.index_prefix,
                BRANDHOUND_SPOOL_DIR=str(settings.spool_dir), BRANDHOUND_CT_ALLOW_PRIVATE="1",
                PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "operations.discover", "ct", "--brands", BRANDS, "--log-list",
+    proc = subprocess.run([sys.executable, "-m", "brandhound.commands", "discover", "ct", "--brands", BRANDS, "--log-list",
                            state["log_list"], "--since", "start"], env=env, capture_output=True, text=True,
                           timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
