@@ -144,8 +144,8 @@ class _SecretRule:
     name: str
     anchors: tuple[str, ...]
     pattern: re.Pattern[bytes]
-    #: The value is this group of the match (0: the whole match).
-    group: int = 0
+    #: The value is this group of the match (0: the whole match; a name for a named group).
+    group: int | str = 0
     brand: bool = False
     #: What to show as the match (the brand prefix as written in the profile).
     label: str | None = None
@@ -154,6 +154,8 @@ class _SecretRule:
     #: The pattern starts up to this many bytes before the anchor (for formats known by their end or
     #: middle, as Mailchimp's ``-us12``); the boundary is then checked where the pattern starts.
     back: int = 0
+    #: With ``back``: the literal the pattern starts with, so that it is tried only where that stands.
+    head: bytes = b""
     #: A value the pattern matched is kept only when this accepts it.
     check: Callable[[bytes], bool] | None = None
     #: A keyword rule (a value named by its variable): it yields to a format rule at the same value.
@@ -166,6 +168,22 @@ _IDENT = _ALNUM | frozenset(b"_-.")
 _PLACEHOLDER = re.compile(rb"^(?:\$|%\(|\{\{|<|\*{3})|(?i:changeme|your[_-]|xxxx|placeholder|redacted)")
 #: After a setting's name: an optional closing quote, the assignment and an optional opening quote.
 _ASSIGN = rb"[\"']?[ \t]*(?::|=>|=(?!=)|\?=|:=)[ \t]*[\"']?"
+#: The same, or white space alone (``ENV NAME value``, Dockerfile's old form: taken only after ``ENV``).
+_ASSIGN_OR_SPACE = rb"(?:" + _ASSIGN + rb"|(?P<ws>[ \t]+)[\"']?)"
+#: Dockerfile's ``ENV`` (also inside an image's history) right before a setting's name.
+_ENV_BEFORE = re.compile(rb"(?<![A-Za-z0-9_])ENV[ \t]+$")
+#: What may stand before a setting's name on a configuration line, where an unquoted value that ends the
+#: line is a literal (YAML, .env, INI, properties, shell ``export``, Dockerfile ``ENV``/``ARG``, a YAML list item).
+_LITERAL_BEFORE = re.compile(rb"(?:^|\n)[ \t]*(?:-[ \t]+)?(?:(?:export|ENV|ARG|set|setenv)[ \t]+)?[\"']?$")
+#: A command-line flag setting an environment variable (``docker run -e NAME=value``): a literal anywhere.
+_FLAG_BEFORE = re.compile(rb"(?:^|\s)(?:-e|--env|--build-arg)[ \t=]+[\"']?$")
+#: What may follow a literal value on a configuration line: its end, a comment or a shell line continuation.
+_LITERAL_AFTER = re.compile(rb"[\"']?[ \t]*(?:#[^\n]*|\\)?\r?(?:\n|$)")
+#: An XML start tag's attributes, after its name (read as attributes, so that text is not searched for a '>').
+_XML_ATTRIBUTES = rb"(?:[ \t]+[A-Za-z_][\w:.-]{0,63}=(?:\"[^\"<>\n]{0,128}\"|'[^'<>\n]{0,128}'))*[ \t]*"
+#: The words of a name (``AttributeEventToken`` -> Attribute, Event, Token; ``HTTPResponse`` -> HTTP, Response).
+_WORD = re.compile(rb"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
+_VOWEL = re.compile(rb"[aeiouyAEIOUY]")
 
 
 def _looks_random(value: bytes, minimum: int = 16) -> bool:
@@ -177,14 +195,30 @@ def _looks_random(value: bytes, minimum: int = 16) -> bool:
     return classes >= 2
 
 
+def _wordy(value: bytes) -> bool:
+    """Made of words as a name is (``AttributeEventToken``, ``settings.API_KEY``), not of random characters:
+    at most one of its words has no vowel (random letters make many: ``YXNkZmZm`` -> YX, Nk, Zm, Zm)."""
+    return sum(1 for word in _WORD.findall(value) if not _VOWEL.search(word)) <= 1
+
+
 def _is_basic_auth(value: bytes) -> bool:
-    """Base64 of ``user:password``, as registry ``auth`` settings hold."""
+    """Base64 of ``user:password`` in text, as registry ``auth`` settings hold (random bytes that happen to
+    hold a colon are not)."""
     try:
-        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
-    except (ValueError, binascii.Error):
+        decoded = base64.b64decode(value + b"=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
         return False
-    user, sep, password = decoded.partition(b":")
-    return bool(sep and user and password)
+    user, sep, password = decoded.removesuffix("\n").partition(":")
+    return bool(sep and user and password) and decoded.removesuffix("\n").isprintable()
+
+
+def _aws_secret_ok(value: bytes) -> bool:
+    """An AWS secret access key by its setting's name: random-looking, or of the key's own length (40)."""
+    return _looks_random(value) or (len(value) == 40 and not _PLACEHOLDER.search(value) and len(set(value)) > 1)
+
+
+def _no_placeholder(value: bytes) -> bool:
+    return not _PLACEHOLDER.search(value)
 
 
 _BUILTIN_RULES = (
@@ -192,20 +226,31 @@ _BUILTIN_RULES = (
                 re.compile(rb"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
     # The setting's name says what the value is, so the value's length is not asked (real keys
     # have 40 characters; copies, test keys and S3-compatible stores' keys do not).
-    _SecretRule("aws_secret_access_key", ("secret_access_key", "secretaccesskey", "aws_secret_key", "secret_key"),
-                re.compile(rb"(?i:(?:aws_)?secret_?access_?key|aws_secret_key|secret_key)" + _ASSIGN +
-                           rb"([A-Za-z0-9/+=]{16,128})(?![A-Za-z0-9/+=])"), group=1,
-                check=_looks_random, boundary=False),
+    # The names AWS, boto and s3cmd write, and their shortenings (aws_secret_key, AWS_SEC_KEY).
+    _SecretRule("aws_secret_access_key", ("secret_access_key", "secretaccesskey", "secret_key", "aws_sec", "awssec"),
+                re.compile(rb"(?i:(?:aws_?)?secret_?access_?key|aws_?sec(?:ret)?_?(?:access_?)?key|secret_key)" +
+                           _ASSIGN_OR_SPACE + rb"(?P<value>[A-Za-z0-9/+=]{16,128})(?![A-Za-z0-9/+=])"), group="value",
+                check=_aws_secret_ok, boundary=False),
+    # AWS's temporary credentials: the session token beside the key (hundreds of base64 characters).
+    _SecretRule("aws_session_token", ("aws_session_token", "aws-session-token", "awssessiontoken", "aws_security_token",
+                                      "aws-security-token", "awssecuritytoken", "aws_token", "aws-token", "awstoken"),
+                re.compile(rb"(?i:aws[_-]?(?:(?:session|security)[_-]?)?token)" + _ASSIGN_OR_SPACE +
+                           rb"(?P<value>[A-Za-z0-9/+=]{100,4096})(?![A-Za-z0-9/+=])"), group="value",
+                check=_no_placeholder, boundary=False),
     _SecretRule("github_token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
                 re.compile(rb"gh[pousr]_[A-Za-z0-9]{36,251}(?![A-Za-z0-9])")),
     _SecretRule("github_token", ("github_pat_",), re.compile(rb"github_pat_[A-Za-z0-9_]{22,255}(?![A-Za-z0-9_])")),
+    # A fine-grained token's exact layout (22 + 59) is proof enough even glued to a word before it.
+    _SecretRule("github_token", ("github_pat_",),
+                re.compile(rb"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}(?![A-Za-z0-9_])"), boundary=False),
     _SecretRule("gitlab_token", ("glpat-", "glptt-", "gldt-"),
                 re.compile(rb"gl(?:pat|ptt|dt)-[A-Za-z0-9_-]{20,50}(?![A-Za-z0-9_-])")),
     _SecretRule("slack_token", ("xox",),
                 re.compile(rb"xox[abposr]-(?:[A-Za-z0-9]{1,40}-){1,4}[A-Za-z0-9]{8,64}(?![A-Za-z0-9-])")),
+    # Workspace id / hook id / secret; the ids are read by their shape, not by their T and B letters.
     _SecretRule("slack_webhook", ("hooks.slack.com/services/",),
-                re.compile(rb"hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{16,}"),
-                boundary=False),
+                re.compile(rb"hooks\.slack\.com/services/[A-Z0-9]{6,16}/[A-Z0-9]{6,16}/[A-Za-z0-9]{16,48}(?![A-Za-z0-9])"),
+                boundary=False, check=_no_placeholder),
     _SecretRule("discord_webhook", ("discord.com/api/webhooks/", "discordapp.com/api/webhooks/"),
                 re.compile(rb"discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,80}"), boundary=False),
     _SecretRule("telegram_bot_token", (":aa",), re.compile(rb"[0-9]{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])"),
@@ -223,14 +268,21 @@ _BUILTIN_RULES = (
                 re.compile(rb"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")),
     _SecretRule("shopify_token", ("shpat_", "shpca_", "shppa_", "shpss_"),
                 re.compile(rb"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9])")),
+    # Microsoft Entra ID (Azure AD) client secret: 3 characters, a digit, Q~, then 31-34 more.
+    _SecretRule("azure_client_secret", ("q~",),
+                re.compile(rb"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"),
+                back=4, boundary=False),
     _SecretRule("azure_storage_key", ("accountkey=",),
                 re.compile(rb"(?i:AccountKey)=([A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])"), group=1),
     _SecretRule("google_oauth_secret", ("gocspx-",), re.compile(rb"GOCSPX-[A-Za-z0-9_-]{28}(?![A-Za-z0-9_-])")),
     _SecretRule("alibaba_access_key_id", ("ltai",), re.compile(rb"LTAI[A-Za-z0-9]{12,20}(?![A-Za-z0-9])")),
     _SecretRule("openai_api_key", ("sk-proj-", "sk-svcacct-", "sk-admin-"),
                 re.compile(rb"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,200}(?![A-Za-z0-9_-])")),
-    _SecretRule("openai_api_key", ("t3blbkfj",), re.compile(rb"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}(?![A-Za-z0-9])"),
-                back=23),
+    # Any OpenAI key holds T3BlbkFJ ("OpenAI" in base64) in its middle, whatever stands after sk- (a
+    # project, a service account's name).
+    _SecretRule("openai_api_key", ("t3blbkfj",),
+                re.compile(rb"sk-[A-Za-z0-9_-]{20,160}?T3BlbkFJ[A-Za-z0-9_-]{20,160}(?![A-Za-z0-9_-])"), back=164,
+                head=b"sk-"),
     _SecretRule("anthropic_api_key", ("sk-ant-",),
                 re.compile(rb"sk-ant-(?:api|admin)[0-9]{2}-[A-Za-z0-9_-]{80,120}(?![A-Za-z0-9_-])")),
     _SecretRule("huggingface_token", ("hf_",), re.compile(rb"hf_[A-Za-z]{34}(?![A-Za-z0-9])")),
@@ -245,19 +297,25 @@ _BUILTIN_RULES = (
     _SecretRule("mailchimp_api_key", ("-us",), re.compile(rb"[0-9a-f]{32}-us[0-9]{1,2}(?![A-Za-z0-9])"), back=32),
     _SecretRule("jwt", ("eyj",),
                 re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}(?![A-Za-z0-9_-])")),
+    # Every PEM key block but a public one: PRIVATE KEY in all its forms, and the headers some tools write
+    # for a private key without the word (BEGIN RSA KEY).
     _SecretRule("private_key", ("-----begin",),
-                re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK|)-----(?:(?!-----).){16,20000}?"
-                           rb"-----END \1PRIVATE KEY\2-----", re.DOTALL), boundary=False),
+                re.compile(rb"-----BEGIN ((?:(?!PUBLIC )[A-Z0-9]+ )+)KEY( BLOCK|)-----(?:(?!-----).){16,20000}?"
+                           rb"-----END \1KEY\2-----", re.DOTALL), boundary=False),
     _SecretRule("private_key", ("putty-user-key-file-",),
                 re.compile(rb"PuTTY-User-Key-File-[0-9]: [^\r\n]{1,64}\r?\n(?:[^\r\n]{0,256}\r?\n){1,200}?"
                            rb"Private-(?:MAC|Hash): [0-9a-fA-F]{20,128}"), boundary=False),
     # Keyword rules: a token named by the setting it is assigned to (``HEROKU_API_KEY=...``,
     # ``oauth_token: ...``, ``_authToken=...``), the service taken from the name or the lines above.
-    _SecretRule("api_token", ("api_key", "apikey", "api-key", "api_secret", "api-secret", "client_secret",
-                              "client-secret", "token"),
-                re.compile(rb"(?i:api[_-]?(?:key|secret)s?|tokens?|client[_-]?secret)" + _ASSIGN +
-                           rb"([A-Za-z0-9_\-/+=~:]{12,256})(?=[\"'`\s,;}\]]|$)"),
-                group=1, keyword=True, boundary=False),
+    # The value follows an assignment, ``ENV NAME value``, or is an XML element's text; it may be in
+    # braces (Jenkins' {...} secrets) and hold dots (a JWT, an Azure secret).
+    _SecretRule("api_token", ("api_key", "apikey", "api-key", "api.key", "api_secret", "api-secret", "api.secret",
+                              "client_secret", "client-secret", "client.secret", "token"),
+                re.compile(rb"(?i:api[_.-]?(?:key|secret)s?|tokens?|client[_.-]?secret)"
+                           rb"(?:" + _ASSIGN_OR_SPACE + rb"|(?P<xml>" + _XML_ATTRIBUTES + rb">)[ \t]*)"
+                           rb"(?P<brace>\{)?(?P<value>[A-Za-z0-9_\-/+=~:.]{11,255}[A-Za-z0-9_\-/+=~:])(?(brace)\})"
+                           rb"(?=[\"'`\s,;}\]<]|$)"),
+                group="value", keyword=True, boundary=False),
     # npm's ``_auth`` and Docker's ``"auth"``: base64 of user:password for a package registry.
     _SecretRule("registry_auth", ("_auth", '"auth"'),
                 re.compile(rb"(?:_auth|\"auth\")" + _ASSIGN + rb"([A-Za-z0-9+/]{8,1024}={0,2})(?![A-Za-z0-9+/=])"),
@@ -280,15 +338,19 @@ _SERVICE_LOOKBACK = 160
 #: host's login with its password) and ``card`` (a Luhn-valid number, in the brand's BIN ranges).
 CLAIMED_TYPES: dict[str, tuple[str, str]] = {
     "aws_access_key_id": ("cloud_key", "AWS access key id (AKIA/ASIA/ABIA/ACCA/A3T + 16)"),
-    "aws_secret_access_key": ("cloud_key", "the value of aws_secret_access_key / secret_access_key / secret_key "
-                                           "(AWS, s3cmd, boto, S3-compatible stores), 16-128 base64 characters"),
+    "aws_secret_access_key": ("cloud_key", "the value of aws_secret_access_key / secret_access_key / secret_key / "
+                                           "aws_sec_key (AWS, s3cmd, boto, S3-compatible stores; also Dockerfile "
+                                           "ENV NAME value), 16-128 base64 characters"),
+    "aws_session_token": ("cloud_key", "AWS session token: the value of aws_session_token / aws_security_token / "
+                                       "aws_token, 100+ base64 characters"),
     "google_api_key": ("cloud_key", "Google API key (AIza + 35)"),
     "digitalocean_token": ("cloud_key", "DigitalOcean personal, OAuth or refresh token (dop_v1_/doo_v1_/dor_v1_)"),
-    "github_token": ("saas_token", "GitHub token: ghp_/gho_/ghu_/ghs_/ghr_, github_pat_, or a classic 40-hex "
-                                   "token in a setting that names GitHub"),
+    "github_token": ("saas_token", "GitHub token: ghp_/gho_/ghu_/ghs_/ghr_, github_pat_ (also glued to a word "
+                                   "when it has the fine-grained 22_59 layout), or a classic 40-hex token in a "
+                                   "setting that names GitHub"),
     "gitlab_token": ("saas_token", "GitLab personal, pipeline-trigger or deploy token (glpat-/glptt-/gldt-)"),
     "slack_token": ("saas_token", "Slack bot, user or app token (xoxb-/xoxp-/xoxa-/xoxo-/xoxs-/xoxr-)"),
-    "slack_webhook": ("saas_token", "Slack incoming-webhook URL"),
+    "slack_webhook": ("saas_token", "Slack incoming-webhook URL (hooks.slack.com/services/workspace/hook/secret)"),
     "stripe_key": ("saas_token", "Stripe secret or restricted key (sk_/rk_, live or test)"),
     "heroku_api_key": ("saas_token", "Heroku API key (HRKU-, or a key in a setting that names Heroku)"),
     "mailchimp_api_key": ("saas_token", "Mailchimp API key (32 hex + -usNN)"),
@@ -301,15 +363,20 @@ CLAIMED_TYPES: dict[str, tuple[str, str]] = {
     "dropbox_token": ("saas_token", "a token in a setting that names Dropbox"),
     "travis_token": ("saas_token", "a token in a setting that names Travis CI"),
     "circleci_token": ("saas_token", "a token in a setting that names CircleCI"),
-    "registry_auth": ("saas_token", "package-registry basic auth: npm _auth or Docker \"auth\", base64 of user:password"),
-    "api_token": ("saas_token", "a token assigned to a setting named *api_key, *token, *api_secret or *client_secret "
-                                "(quoted or holding a digit, 16+ characters, two kinds of characters)"),
+    "registry_auth": ("saas_token", "package-registry basic auth: npm _auth or Docker \"auth\", base64 of user:password "
+                                    "in text"),
+    "api_token": ("saas_token", "a token assigned to a setting named *api_key / *api.key, *token, *api_secret or "
+                                "*client_secret (=, :, ENV NAME value, or an XML element; 16+ characters of two "
+                                "kinds, or 16+ digits; an unquoted value without a digit only on a configuration "
+                                "line and when it is no name made of words)"),
     "azure_storage_key": ("cloud_key", "Azure storage account key (AccountKey=... in a connection string)"),
+    "azure_client_secret": ("cloud_key", "Microsoft Entra ID (Azure AD) client secret (3 characters, a digit, Q~, "
+                                         "31-34 more)"),
     "google_oauth_secret": ("cloud_key", "Google OAuth client secret (GOCSPX-)"),
     "alibaba_access_key_id": ("cloud_key", "Alibaba Cloud access key id (LTAI)"),
     "databricks_token": ("cloud_key", "Databricks personal access token (dapi + 32 hex)"),
     "vault_token": ("cloud_key", "HashiCorp Vault service or batch token (hvs./hvb.)"),
-    "openai_api_key": ("saas_token", "OpenAI API key (sk-proj-/sk-svcacct-/sk-admin-, or sk-...T3BlbkFJ...)"),
+    "openai_api_key": ("saas_token", "OpenAI API key (sk-proj-/sk-svcacct-/sk-admin-, or any sk-...T3BlbkFJ...)"),
     "anthropic_api_key": ("saas_token", "Anthropic API key (sk-ant-api03-)"),
     "huggingface_token": ("saas_token", "Hugging Face access token (hf_)"),
     "atlassian_api_token": ("saas_token", "Atlassian API token (ATATT3)"),
@@ -322,7 +389,8 @@ CLAIMED_TYPES: dict[str, tuple[str, str]] = {
     "telegram_bot_token": ("saas_token", "Telegram bot token (bot id:AA + 33)"),
     "jwt": ("saas_token", "JSON Web Token (eyJ...eyJ...signature)"),
     "brand_api_key": ("saas_token", "a key with one of the brand profile's secret_prefixes"),
-    "private_key": ("private_key", "PEM private key (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, PGP) or PuTTY .ppk"),
+    "private_key": ("private_key", "PEM private key (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, PGP; any PEM KEY "
+                                   "block but a public one, such as BEGIN RSA KEY) or PuTTY .ppk"),
     "email:password": ("credential", "combo line e-mail:password (also ; and | and tab) of a corporate domain"),
     "email;password": ("credential", "combo line e-mail;password of a corporate domain"),
     "email|password": ("credential", "combo line e-mail|password of a corporate domain"),
@@ -621,9 +689,9 @@ class LeakScanner:
 
     def _secret_at(self, piece: bytes, start: int, rules: list[_SecretRule], base: int, line_of) -> LeakHit | None:
         for rule in sorted(rules, key=lambda r: not r.brand):  # a brand prefix wins over a generic rule
-            if rule.back:  # the value starts up to ``back`` bytes before the anchor
-                match = rule.pattern.search(piece, max(0, start - rule.back), start + 512)
-                if match is None or match.start() > start:
+            if rule.back:  # the value starts up to ``back`` bytes before the anchor: tried at each of them
+                match = next(filter(None, (rule.pattern.match(piece, at) for at in _starts(piece, start, rule))), None)
+                if match is None:
                     continue
                 begin = match.start()
             else:
@@ -634,10 +702,23 @@ class LeakScanner:
             raw = match.group(rule.group)
             if rule.check is not None and not rule.check(raw):
                 continue
+            groups = rule.pattern.groupindex
+            ident = _name_start(piece, begin)
+            if "ws" in groups and match.group("ws") is not None and not _ENV_BEFORE.search(piece, max(0, ident - 16), ident):
+                continue  # a name and a word after it, not a Dockerfile ENV
             name = rule.name
             if rule.name == "api_token":
-                at = match.start(rule.group)
-                name = _keyword_type(piece, begin, raw, quoted=at > 0 and piece[at - 1] in b"\"'`")
+                at, end = match.start(rule.group), match.end()
+                if match.group("xml") is not None and not piece.startswith(b"</", end):
+                    continue
+                quote_at = at - 1 - (match.group("brace") is not None)
+                quoted = quote_at >= 0 and piece[quote_at] in b"\"'`"
+                window = max(0, ident - 80)
+                literal = quoted or match.group("xml") is not None or \
+                    _FLAG_BEFORE.search(piece, window, ident) is not None or (
+                        _LITERAL_BEFORE.search(piece, window, ident) is not None
+                        and _LITERAL_AFTER.match(piece, end) is not None)
+                name = _keyword_type(piece, ident, begin, raw, quoted=quoted, literal=literal)
                 if name is None:
                     continue
             value = raw.decode("ascii", "replace")
@@ -892,21 +973,47 @@ class LeakScanner:
         return out or None
 
 
-def _keyword_type(piece: bytes, begin: int, value: bytes, *, quoted: bool) -> str | None:
-    """The type of a token that a setting's name (``HEROKU_API_KEY``, ``oauth_token``) says is one, or
-    None when the value does not look like a token: a word, a reference, a constant's or a type's name
-    (an unquoted value must hold a digit: in code, an unquoted word is a name, not a literal)."""
-    if _PLACEHOLDER.search(value) or b"://" in value or re.fullmatch(rb"[A-Z][A-Z0-9_]*", value) or \
-            (not quoted and not any(48 <= c <= 57 for c in value)):
-        return None
+def _starts(piece: bytes, anchor: int, rule: _SecretRule) -> Iterator[int]:
+    """Where a rule known by its middle may start, farthest first (the longest value wins): up to
+    ``rule.back`` bytes before its anchor, and only where its ``head`` stands when it has one."""
+    low = max(0, anchor - rule.back)
+    if not rule.head:
+        yield from range(low, anchor + 1)
+        return
+    at = piece.find(rule.head, low, anchor + 1)
+    while at != -1:
+        yield at
+        at = piece.find(rule.head, at + 1, anchor + 1)
+
+
+def _name_start(piece: bytes, begin: int) -> int:
+    """Where the setting name holding ``begin`` (``HEROKU_API_KEY``, ``spring.api.key``) starts."""
     ident = begin
     while ident > 0 and begin - ident < 64 and piece[ident - 1] in _IDENT:
         ident -= 1
+    return ident
+
+
+def _keyword_type(piece: bytes, ident: int, begin: int, value: bytes, *, quoted: bool, literal: bool) -> str | None:
+    """The type of a token that a setting's name (``HEROKU_API_KEY``, ``oauth_token``, from ``ident`` to its
+    keyword at ``begin``) says is one, or None when the value does not look like a token: a word, a reference, a constant's or a
+    type's name, a dotted path (``self.token2.value``). In code an unquoted word is a name, so an unquoted
+    value must hold a digit, unless the line is a configuration setting (``literal``: YAML, ``.env``, shell
+    ``export``, Dockerfile ``ENV``, an XML element) and the value is no name made of words."""
+    digits = sum(1 for c in value if 48 <= c <= 57)
+    if _PLACEHOLDER.search(value) or b"://" in value or re.fullmatch(rb"[A-Z][A-Z0-9_]*", value):
+        return None
+    if not quoted and not digits and (not literal or _wordy(value)):
+        return None
+    if b"." in value and all(re.fullmatch(rb"[A-Za-z_]\w*", part) and _wordy(part) for part in value.split(b".")):
+        return None
+    # All digits: a numeric key (JSON numbers), unless it repeats a few digits as counters and dates do.
+    numeric = digits == len(value) >= 16 and len(set(value)) >= 6
     context = piece[max(0, ident - _SERVICE_LOOKBACK):begin].lower()
     service = max(((context.rfind(word), kind) for word, kind in _SERVICES.items()), default=(-1, ""))
     if service[0] != -1:
-        return service[1] if _looks_random(value, 12) else None
-    return "api_token" if _looks_random(value, 16) else None
+        return service[1] if numeric or _looks_random(value, 12) else None
+    return "api_token" if numeric or _looks_random(value, 16) else None
 
 
 def _line_fields(text: str) -> list[tuple[str, str, int]]:
@@ -1034,8 +1141,11 @@ class _LineCounter:
         self.line = first_line
 
     def at(self, pos: int) -> int:
+        # Counted from the last position asked, backwards too: a key's end asked before the next key's
+        # start costs the lines between them, not the block's from its start.
         if pos < self.pos:
-            self.pos, self.line = 0, self.first_line
-        self.line += self.block.count(b"\n", self.pos, pos)
+            self.line -= self.block.count(b"\n", pos, self.pos)
+        else:
+            self.line += self.block.count(b"\n", self.pos, pos)
         self.pos = pos
         return self.line

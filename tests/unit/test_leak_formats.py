@@ -246,3 +246,103 @@ def test_minified_json_connection_strings_url_queries_and_properties():
         ("svc", H("Props777"), "config_record"),
         ("mailer", H("Xml4242"), "config_record"),
     ]
+
+
+# --------------------------------------------------------------------------- settings as configuration files write them
+
+#: Random letters without a digit, as some generated tokens are.
+LETTERS = "YXNkZmZmZmZm_QWxhZGRpbg"
+
+
+@pytest.mark.parametrize("line", [
+    f"ENV DRONE_TOKEN {LETTERS}",                       # Dockerfile, old form
+    f"ENV DRONE_TOKEN={LETTERS}",
+    f"  apikey: {LETTERS}",                             # YAML
+    f"export API_TOKEN={LETTERS}  # ci",                # shell
+    f"docker run \\\n  -e SERVICE_TOKEN={LETTERS} \\\n  image",  # a flag on a continued line
+    f"docker run -e SERVICE_TOKEN={LETTERS} -e DEBUG=1 image",
+    f"service.api.key={LETTERS}",                       # .properties
+    f"- API_TOKEN={LETTERS}",                           # a compose file's environment list
+    f"<apiToken>{LETTERS}</apiToken>",                  # XML
+])
+def test_an_unquoted_token_on_a_configuration_line_is_a_literal(line):
+    assert secrets(line) == [("api_token", H(LETTERS))]
+
+
+@pytest.mark.parametrize("line", [
+    "    _replace_token: AttributeEventToken",          # a name made of words
+    "token: SomeTokenProviderClassName",
+    f"api_key = {LETTERS};",                            # a statement, not a setting line
+    f"connect(api_key={LETTERS})",                      # an argument in code
+    f"TOKEN {LETTERS}",                                 # no ENV before it
+    "The token expires after inactivity",
+    "token = self.config2.session_value",               # a dotted path
+    "<apiToken>${API_TOKEN}</apiToken>",
+    "<apiToken>{token}</apiToken>",
+    "ENV DRONE_TOKEN {{ DRONE_TOKEN }}",
+    "<token>abcdefABCDEF123456\n</other>",              # an element not closed on the line
+])
+def test_names_and_references_on_configuration_lines_are_not_tokens(line):
+    assert secrets(line) == []
+
+
+def test_braced_xml_tokens_dotted_values_and_numeric_keys():
+    jenkins = "{AQAAABAAAAAwQ2ZtYWlsb3J0ZXN0MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1ub3Bx}"
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl"
+    text = "\n".join([
+        f"<apiToken>{jenkins}</apiToken>",
+        f"//registry.corp.example/:_authToken={jwt}",     # a JWT too short for the jwt rule
+        '"NUMERIC_APIKEY": 1925483168813050783076',
+        '"token": 1000000000000000000',                    # a counter's digits, not a key
+        '"api_key": 123456789012',                         # too short
+    ])
+    assert secrets(text) == [("api_token", H(jenkins[1:-1])), ("api_token", H(jwt)),
+                             ("api_token", H("1925483168813050783076"))]
+
+
+def test_aws_session_tokens_and_shortened_secret_names():
+    session = "FwoGZXIvYXdzEJr//////////wEaDM3" + "aB3dE6gH9jK2mN5pQ8sT+/" * 10
+    text = "\n".join([
+        f"aws_session_token = {session}",
+        f"AWS_SECURITY_TOKEN: {session[:90]}",            # too short for a session token: a token by its name
+        "aws_session_token: ${AWS_SESSION_TOKEN}",
+        '"created_by": "/bin/sh -c #(nop) ENV aws_sec_key "KEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYK"',
+        'aws_sec_key "KEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYK"',  # no ENV: a name and a word
+        "secret_key = KEYKEYKEYKEYKEYKEYKEYK",              # not random and not 40 long
+    ])
+    assert secrets(text) == [("aws_session_token", H(session)), ("api_token", H(session[:90])),
+                             ("aws_secret_access_key", H("KEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYKEYK"))]
+
+
+def test_more_key_formats_and_their_near_misses():
+    azure = "abc8Q~dEf.GhIjKlMnOpQrStUvWxYz0123456789"
+    openai = "sk-my-service-acct-abcdefghijklmnopqrstT3BlbkFJabcdefghijklmnopqrst"
+    pat = "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"
+    slack = "hooks.slack.com/services/HARDC0D3D/HARDC0D3D/hardcodedWebhook01"
+    text = "\n".join([
+        f"client_secret={azure}",
+        "note: abcQ~dEfGhIjKlMnOpQrStUvWxYz0123456789",   # no digit before Q~
+        f"key: {openai}",
+        "key: T3BlbkFJabcdefghijklmnopqrst",                # the marker without the key
+        f"our{pat}",                                        # the fine-grained layout, glued to a word
+        "ourgithub_pat_11BDEDMGI0smHeY1yIHWaDbIwTsJyaTaGLVUgzeFyr1",
+        f"slack-webhook: https://{slack}",
+        "hook: https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    ])
+    assert secrets(text) == [("azure_client_secret", H(azure)), ("openai_api_key", H(openai)),
+                             ("github_token", H(pat)), ("slack_webhook", H(slack))]
+
+
+def test_pem_key_blocks_but_public_ones():
+    body = "QyNTUxOQAAACCtrF27B/zd9DEpd38IbVBy93wSeYXKU0AGXMyO8ePu2QAAAKBSzpYEUs6W"
+    one_line = f"-----BEGIN RSA KEY-----{body}-----END RSA KEY-----"
+    indented = f"<key>\n  -----BEGIN RSA KEY-----\n  {body}\n  -----END RSA KEY-----\n</key>"
+    public = "\n".join(f"-----BEGIN {label}-----\n{body}\n-----END {label}-----"
+                       for label in ("PUBLIC KEY", "RSA PUBLIC KEY", "PGP PUBLIC KEY BLOCK"))
+    found = hits(f'"key": "{one_line}",\n{indented}\n{public}\n')
+    assert [(h.secret_type, h.line, h.end_line) for h in found] == [("private_key", 1, None), ("private_key", 3, 5)]
+
+
+def test_a_docker_auth_that_is_no_user_and_password_in_text_is_not_one():
+    assert secrets('"auth": "zq212MzhardcodedDoesNotDecodeToAscii"\n"auth": "QVdTOmhhcmRjb2RlZAo="') == [
+        ("registry_auth", H("QVdTOmhhcmRjb2RlZAo="))]
