@@ -99,11 +99,14 @@ def cmd_match_image(args: argparse.Namespace, settings: Settings) -> int:
     from brandhound.profile import load_profile
     from detectors.official_images import OfficialImages
 
-    official = OfficialImages.from_profile(load_profile(args.brand))
+    cache = None if args.no_index_cache else "default"
+    official = OfficialImages.from_profile(load_profile(args.brand, detect_only=True), cache_dir=cache)
     status = 0
     for path in args.image:
         try:
-            facts = fingerprint(Path(path).read_bytes())
+            data = Path(path).read_bytes()
+            facts = fingerprint(data)
+            match = official.match_image(data)
         except OSError as exc:
             out(json.dumps({"image": path, "error": f"cannot read: {exc.strerror}"}))
             status = 1
@@ -112,9 +115,9 @@ def cmd_match_image(args: argparse.Namespace, settings: Settings) -> int:
             out(json.dumps({"image": path, "error": str(exc)}))
             status = 1
             continue
-        match = official.match(facts.phash)
         out(json.dumps({"image": path, "phash": facts.phash, "dhash": facts.dhash,
-                         "match": asdict(match) if match else None}))
+                        "match": asdict(match) if match else None,
+                        "explanation": match.explanation if match else "no official photo or logo matches"}))
     return status
 
 
@@ -152,7 +155,10 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     score.add_argument("--brand", required=True, help="brand profile (YAML)")
     score.add_argument("listing", nargs="+", help="listing JSON files, or - for JSON lines on stdin")
     match = add(sub, "match-image", cmd_match_image, COMMANDS["match-image"])
-    match.add_argument("--brand", required=True, help="brand profile (YAML)")
+    match.add_argument("--brand", required=True,
+                       help="brand profile (YAML; a minimal one does: products' images and logos)")
+    match.add_argument("--no-index-cache", action="store_true",
+                       help="build the official photos' index afresh instead of reading it from the cache")
     match.add_argument("image", nargs="+", help="image files")
     permute = add(sub, "permute-domain", cmd_permute_domain, COMMANDS["permute-domain"])
     permute.add_argument("domain", help="a domain, e.g. kestrava.com")
