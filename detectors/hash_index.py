@@ -161,9 +161,9 @@ def _expand(lo: np.ndarray, hi: np.ndarray, tag: np.ndarray | None = None):
     step = np.ones(total, dtype=np.int64)
     starts = np.cumsum(lengths) - lengths
     nonempty = lengths > 0
-    s, l, h = starts[nonempty], lo[nonempty], hi[nonempty]
-    step[s[1:]] = l[1:] - h[:-1] + 1
-    step[0] = l[0]
+    first, low, high = starts[nonempty], lo[nonempty], hi[nonempty]
+    step[first[1:]] = low[1:] - high[:-1] + 1
+    step[0] = low[0]
     pos = np.cumsum(step, out=step)
     return pos, (np.repeat(tag, lengths) if tag is not None else None)
 

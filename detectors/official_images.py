@@ -366,7 +366,8 @@ def _file_digest(path: str) -> str:
 def _parameters() -> tuple:
     """What the built index depends on besides the files (a change rebuilds the cache)."""
     lf = local_features
-    return (CROP_STEPS, QUARTER_TURNS, REGIONS, _REGION_SIDE, _REGION_TOLERANCE, lf.WORK_SIDE, lf.MIN_SIDE, lf.N_FEATURES, imagehash.__version__)
+    return (CROP_STEPS, QUARTER_TURNS, REGIONS, _REGION_SIDE, _REGION_TOLERANCE, lf.WORK_SIDE, lf.MIN_SIDE, lf.N_FEATURES,
+            imagehash.__version__)
 
 
 __all__ = ["CONFIDENT_DISTANCE", "ImageMatch", "ImageRefused", "MATCH_DISTANCE", "OfficialImages", "is_degenerate"]

@@ -149,7 +149,7 @@ class ImageEvidencePipeline:
             stats.inc_value("brandhound/images/refused")
             log.warning("image %s not fetched: %s", url, exc)
             return None
-        except Exception as exc:  # network faults of every kind: the listing stays, the image is marked missing
+        except Exception as exc:  # noqa: BLE001  (network faults of every kind: the listing stays, the image is marked missing)
             stats.inc_value("brandhound/images/failed")
             log.warning("image %s not fetched: %s: %s", url, type(exc).__name__, exc)
             return None
