@@ -35,7 +35,8 @@ def test_jsonld_product_wins_and_is_recorded_as_the_source():
           "sku": "KST-CUP-001", "brand": {"@type": "Brand", "name": "Kestrava"},
           "image": ["/img/1.jpg", "https://cdn.example/2.jpg"],
           "aggregateRating": {"@type": "AggregateRating", "ratingValue": "4.5", "reviewCount": "12"},
-          "offers": {"@type": "Offer", "price": "39.00", "priceCurrency": "EUR", "seller": {"@type": "Organization", "name": "Nordic Finds"}}}
+          "offers": {"@type": "Offer", "price": "39.00", "priceCurrency": "EUR",
+                     "seller": {"@type": "Organization", "name": "Nordic Finds"}}}
     html = f"""<html><head><title>Other title | BazaarHub</title>
     <script type="application/ld+json">{json.dumps(ld)}</script></head>
     <body><h1>Visible title</h1><span class="price">€ 9.99</span></body></html>"""
