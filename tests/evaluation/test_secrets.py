@@ -19,16 +19,21 @@ def rows():
 
 def test_corpus_is_what_sources_md_describes():
     leaky, stealer = secrets.load_part("leaky-repo"), secrets.load_part("stealer-formats")
+    heldout = secrets.load_part("heldout")
     assert len(leaky.files) >= 45 and len(leaky.labels) >= 80
     assert {lab.kind for lab in leaky.labels if lab.claimed} == set(secrets.CLAIMED)
     assert len(stealer.labels) >= 50 and {lab.kind for lab in stealer.labels} == {"credential"}
+    assert len(heldout.files) >= 90 and len(heldout.labels) >= 250 and heldout.unit == "file"
+    assert {lab.kind for lab in heldout.labels if lab.claimed} == set(secrets.CLAIMED)
     sizes = secrets.split_sizes()
     assert all(sizes[part].get("test", 0) >= 20 and sizes[part].get("dev", 0) >= 20 for part in secrets.PARTS)
 
 
 def test_claimed_kinds_overall_meet_the_target(rows):
+    # Every part's test half (leaky-repo, stealer-formats and the held-out whispers/trivy part): measured
+    # 1.000 precision, 0.977 recall (84 of 86) when the held-out part was wired in and its dev half tuned on.
     claimed = rows["claimed"]
-    assert claimed.true_positives + claimed.false_negatives >= 30
+    assert claimed.true_positives + claimed.false_negatives >= 80
     assert claimed.recall >= TARGET_RECALL, claimed
     assert claimed.precision >= TARGET_PRECISION, claimed
 
@@ -36,6 +41,15 @@ def test_claimed_kinds_overall_meet_the_target(rows):
 @pytest.mark.parametrize("part", list(secrets.PARTS))
 def test_each_part_meets_the_target(rows, part):
     metrics = rows[f"{part}/claimed"]
+    assert metrics.recall >= TARGET_RECALL, metrics
+    assert metrics.precision >= TARGET_PRECISION, metrics
+
+
+def test_the_held_out_part_meets_the_target(rows):
+    # whispers' and trivy's fixtures, added after the other parts were tuned on: before its dev half was
+    # looked at its test half scored precision 1.000, recall 0.490; after, 1.000 and 0.959 (47 of 49).
+    metrics = rows["heldout/claimed"]
+    assert metrics.true_positives + metrics.false_negatives >= 40
     assert metrics.recall >= TARGET_RECALL, metrics
     assert metrics.precision >= TARGET_PRECISION, metrics
 
