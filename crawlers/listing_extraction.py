@@ -123,11 +123,10 @@ def _short_texts(doc: Any) -> list[tuple[Any, str]]:
     """The short labelled-looking elements whose text holds a label the SKU, seller-since, ships-from
     or quantity readers look for, with that text, in document order: each element's text is read
     once per page instead of once per reader, and only the few candidates are kept."""
-    labels = (_SKU_LABEL, _JOINED_HINT, _SHIPS_HINT, _QTY_HINT)
     out = []
     for el in doc.xpath(_LABELLED):
         text = _el_text(el)
-        if len(text) <= 80 and any(label.search(text) for label in labels):
+        if len(text) <= 80 and _ANY_LABEL.search(text):
             out.append((el, text))
     return out
 
@@ -652,11 +651,21 @@ def _visible_price(into: ExtractedListing, shown: list[_Shown], page: _Page, doc
     if struck is not None:
         # The sale price is the one shown right after the struck-through one, in the same price block.
         lower = [s for s in shown[struck + 1:struck + 4]
-                 if not s.old and s.amount < into.price and s.currency in (None, into.currency)]
+                 if not s.old and _plausible_sale(s.amount, into.price) and s.currency in (None, into.currency)]
         if lower:
             into.list_price, into.price, into.price_text = into.price, lower[0].amount, lower[0].text
     if into.price_text is None:
         into.price_text = next((s.text for s in current if abs(s.amount - into.price) < 0.005), None)
+
+
+#: The lowest share of the list price a sale price is believed at: below it the number is a discount
+#: ("7折", "-20%"), a rating or a quantity shown beside the struck price, not what the shop asks.
+SALE_FLOOR = 0.2
+
+
+def _plausible_sale(amount: float, list_price: float) -> bool:
+    """Whether ``amount`` can be the sale price of an item listed at ``list_price``."""
+    return list_price * SALE_FLOOR <= amount < list_price
 
 
 def _after_struck_price(into: ExtractedListing, shown: list[_Shown]) -> None:
@@ -666,7 +675,7 @@ def _after_struck_price(into: ExtractedListing, shown: list[_Shown]) -> None:
     for old in sorted((s for s in shown if s.old and s.element is not None), key=lambda s: abs(s.distance)):
         for el in old.element.xpath("following::*[position() <= 12]"):
             amount, _ = parse_price((el.text or "").strip()[:40]) if isinstance(el.tag, str) else (None, None)
-            if amount is not None and old.amount * 0.2 <= amount < old.amount:
+            if amount is not None and _plausible_sale(amount, old.amount):
                 into.price, into.list_price, into.price_source = amount, old.amount, "html"
                 into.price_text, into.currency = _el_text(el)[:100], into.currency or old.currency
                 into.extraction = into.extraction or "html"
@@ -880,3 +889,8 @@ def extract_listing(text: str, url: str, now: datetime | None = None) -> Extract
     # data rarely does: the seller's context, the availability, the product code.
     _visible(doc, text, url, into, now or datetime.now(timezone.utc), page)
     return into
+
+
+#: Any of the labels the SKU, seller-since, ships-from and quantity readers look for, as one pattern
+#: (all four are case-insensitive), so that a page's short texts are searched once.
+_ANY_LABEL = re.compile("|".join(f"(?:{p.pattern})" for p in (_SKU_LABEL, _JOINED_HINT, _SHIPS_HINT, _QTY_HINT)), re.I)

@@ -134,3 +134,18 @@ def test_the_single_price_just_before_the_buy_button_when_the_markup_shows_only_
     assert extract_listing(ladder, "https://i3fresh.tw/favorable_1409.html").price == 990.0
     no_button = page.replace('id="buy_btn"', "").replace('class="buy_btn"', "")
     assert extract_listing(no_button, "https://i3fresh.tw/favorable_1409.html").price == 990.0
+
+
+def test_a_sale_price_is_a_plausible_part_of_the_struck_price():
+    def page(after):
+        return f"""<html><head><title>Soma Rosso | Shop</title>{ld({"@type": "Product", "name": "Soma Rosso",
+            "offers": {"@type": "Offer", "price": "219.99", "priceCurrency": "EUR"}})}</head><body>
+            <h1>Soma Rosso</h1><div class="price-block"><span class="original-price">EUR219.99</span>
+            <span class="{after[0]}">{after[1]}</span></div></body></html>"""
+
+    sale = extract_listing(page(("current-price", "EUR59.00")), "https://shop.example.lv/soma")
+    assert (sale.price, sale.list_price) == (59.0, 219.99)
+    # Near miss: a discount or a rating shown right after the struck price is no sale price.
+    for after in (("price-discount", "EUR 5"), ("price-rating", "4.5")):
+        got = extract_listing(page(after), "https://shop.example.lv/soma")
+        assert (got.price, got.list_price) == (219.99, None), after
