@@ -3,7 +3,9 @@ at or above their floors (evaluation/listings.py; the corpus is evaluation/corpo
 
 Issue 16's target is a correct price (value and currency) and title on >= 0.95 of real product pages.
 Titles meet it; prices do not yet, so the price floors sit just under what the extractor reaches
-(0.903 of the test pages with value and currency right): they guard against losing ground."""
+(0.919 of the test pages with value and currency right, benchmark price F1 0.887 where the extruct +
+price-parser baseline gets 0.883): they guard against losing ground. A second check nobody tuned on,
+price-parser's real shop price strings, has its own floor (0.986 of the test strings right)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from evaluation import listings
 
 TARGET_SHARE = 0.95
 #: Just under the figures reached on the test split (the target is not met for these).
-PRICE_CURRENCY_FLOOR = 0.89
-BENCHMARK_PRICE_F1_FLOOR = 0.87
+PRICE_CURRENCY_FLOOR = 0.91
+BENCHMARK_PRICE_F1_FLOOR = 0.88
+#: Share of price-parser's test strings (test split) whose amount and currency brandhound reads right.
+PRICE_STRINGS_FLOOR = 0.98
 SKU_F1_FLOOR = 0.77
 OUT_OF_STOCK_F1_FLOOR = 0.7
 AVAILABILITY_F1_FLOOR = 0.95
@@ -73,3 +77,23 @@ def test_title_matching_is_neither_exact_nor_loose():
     assert listings.title_matches("TERREX ADILETTE SLIDES - Pool slides - core black", ["TERREX ADILETTE SLIDES - Pool slides"])
     assert not listings.title_matches("Aggiunta al carrello in corso...", ["Pink Dog Hair Dye 50ml"])
     assert not listings.title_matches("Esprit Chinos - camel - Zalando.ie - free delivery", ["Chinos"])
+
+
+def test_price_strings_are_what_sources_md_describes():
+    strings = listings.price_strings()
+    assert len(strings) == 1055
+    assert sum(1 for c in strings if listings.in_split(c["string"] or "", "test")) >= 450
+    assert all(set(c) >= {"string", "currency_hint", "amount", "currency", "currency_iso"} for c in strings)
+
+
+def test_price_strings_stay_above_the_floor(rows):
+    row = rows["price_strings_both"]
+    assert dict(row.extra)["strings"] >= 450, row
+    assert dict(row.extra)["share_correct"] >= PRICE_STRINGS_FLOOR, row
+
+
+def test_benchmark_price_f1_is_not_below_the_plain_baseline(rows):
+    # The extruct + price-parser baseline, on the same test pages in the same run.
+    baseline = {r.metrics.kind: r for r in listings.score("test", "extruct+price-parser",
+                                                          listings.baseline_predictions("test"), asked=("price",))}
+    assert rows["price"].metrics.f1 >= baseline["price"].metrics.f1, (rows["price"], baseline["price"])
