@@ -4,6 +4,7 @@
 #   ./brandhound.sh run     the main job on the embedded default (local Elasticsearch)
 #   ./brandhound.sh test    the test suite (what .ci/run runs); extra arguments go to pytest
 #   ./brandhound.sh lint    ruff over the tree (what .ci/run checks before the tests)
+#   ./brandhound.sh peers   build the peers the evaluation measures that PyPI lacks (gitleaks)
 #   ./brandhound.sh setup   only install
 #   ./brandhound.sh lock    re-resolve requirements.lock (runtime) and requirements-dev.lock (+ tests) after changing pyproject.toml
 set -euo pipefail
@@ -112,6 +113,9 @@ case "$cmd" in
     cd "$ROOT"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  peers)
+    install_peers
+    ;;
   lint)
     install_system_packages
     install_python_packages "$ROOT/requirements-dev.lock"
@@ -127,7 +131,7 @@ case "$cmd" in
       -c "$ROOT/requirements.lock" -o "$ROOT/requirements-dev.lock"
     ;;
   *)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
