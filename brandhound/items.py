@@ -294,6 +294,34 @@ class StatusChange:
     reason: str | None = spec("Why, for rejections.", es=LONG_TEXT)
 
 
+@dataclass(kw_only=True)
+class RemovalCheck:
+    """One re-fetch of a notice's URL after it was sent: is the infringing content still there?"""
+
+    url: str = spec("The URL re-fetched, as listed in the notice.")
+    at: datetime = spec("When it was fetched (UTC).", factory=utcnow)
+    outcome: str = spec("removed, unreachable or online. A timeout or a 5xx is unreachable, never removed.")
+    signal: str = spec("What decided the outcome, e.g. http_404, http_410, removed_page, suspended_page, parked_page, "
+                       "nxdomain, content_gone, content_present, timeout, http_5xx.")
+    status_code: int | None = spec("HTTP status of the final response, when there was one.")
+    final_url: str | None = spec("The URL after redirects.")
+    fetched_with: str | None = spec("http, browser or tor: the same fetcher the capture used.")
+    body_sha256: str | None = spec("SHA-256 of the response body fetched.")
+    screenshot_sha256: str | None = spec("SHA-256 of the screenshot taken, for browser re-checks.")
+    detail: str | None = spec("Why, in words: the page text or fingerprint that matched.", es=LONG_TEXT)
+
+
+@dataclass(kw_only=True)
+class LegalCheck:
+    """The legal elements a notice to this kind of recipient must hold, and whether it holds them."""
+
+    regime: str = spec("The rule checked: dmca_512c3 (17 U.S.C. 512(c)(3)(A)), dsa_art16 (EU DSA Art. 16(2)) or "
+                       "icann_raa_3_18 (ICANN RAA 3.18, DNS abuse).")
+    missing: list[str] = spec("Required elements the notice lacks, by the rule's own numbering; empty when complete.",
+                              factory=list)
+    checked_at: datetime = spec("When the notice was last checked (UTC).", factory=utcnow)
+
+
 # --------------------------------------------------------------------------- items
 
 
@@ -324,6 +352,7 @@ class Page(Item):
     language: str | None = spec("Language of the page, ISO 639-1.")
     file: File | None = spec("The stored HTML body.")
     screenshot: File | None = spec("Full-page screenshot, for browser captures.")
+    warc: File | None = spec("The capture as WARC records: request, response and the screenshot as a resource.")
     links: list[str] = spec("Outgoing absolute link URLs.", factory=list, es={"type": "keyword", "index": False})
 
     def doc_id(self) -> str:
@@ -441,6 +470,15 @@ class Takedown(Item):
     unreviewed: bool = spec("Drafted with flagged findings no analyst has confirmed (demo only).", default=False)
     group: str | None = spec("What the notice groups on this recipient: campaign, leak source or finding; "
                              "a follow-up to a sent notice names it.")
+    detected_at: datetime | None = spec("When the earliest finding the notice covers was first detected (UTC): the "
+                                        "start of time-to-notice.")
+    checks: list[RemovalCheck] = spec("Every removal re-check of the notice's URLs after it was sent.", factory=list,
+                                      es={"type": "nested"})
+    follow_up_of: str | None = spec("Id of the earlier, removed notice whose content came back (a re-up).")
+    watch_until: datetime | None = spec("Until when (UTC) the removed content is watched for re-ups.")
+    legal: list[LegalCheck] = spec("The legal elements checked before approval, per rule that applies.",
+                                   factory=list, es={"type": "nested"})
+    timestamp_token: File | None = spec("RFC 3161 time-stamp token over the bundle manifest, from the configured TSA.")
 
     def doc_id(self) -> str:
         key = self.group or self.campaign.id or ",".join(sorted(self.finding_ids))
