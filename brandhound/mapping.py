@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Iterator
 
+from brandhound.values import VOCABULARIES
 from brandhound.items import ITEM_TYPES, Item
 
 _SCALARS: dict[type, dict[str, Any]] = {
@@ -55,7 +56,7 @@ def properties(cls: type) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for f, inner, _ in _fields(cls):
         override = f.metadata.get("es")
-        if dataclasses.is_dataclass(inner):
+        if isinstance(inner, type) and dataclasses.is_dataclass(inner):
             kind = (override or {}).get("type", "object")
             props[f.name] = {"type": kind, "properties": properties(inner)} if kind == "nested" else {
                 "properties": properties(inner)
@@ -85,7 +86,9 @@ def index_name(prefix: str, item_type: type[Item]) -> str:
 def to_document(obj: Any) -> dict[str, Any]:
     """Serialise an item to its Elasticsearch source; ``None`` and empty lists are left out."""
     doc: dict[str, Any] = {}
-    for f, inner, is_list in _fields(type(obj)):
+    # typeshed's cache wants Hashable arguments, and mypy takes a dataclass's ``__hash__ = None``
+    # for its class object too; classes are hashable.
+    for f, inner, is_list in _fields(type(obj)):  # type: ignore[arg-type]
         value = getattr(obj, f.name)
         if value is None or (is_list and not value):
             continue
@@ -121,7 +124,7 @@ def from_document(cls: type, doc: dict[str, Any]) -> Any:
 def _parse(tp: Any, raw: Any) -> Any:
     if raw is None:
         return None
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_document(tp, raw)
     if tp is datetime:
         return datetime.fromisoformat(raw)
@@ -138,7 +141,7 @@ def field_docs(cls: type, prefix: str = "") -> Iterator[tuple[str, str, str]]:
     mapping = properties(cls)
     for f, inner, is_list in _fields(cls):
         path = f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(inner):
+        if isinstance(inner, type) and dataclasses.is_dataclass(inner):
             kind = mapping[f.name].get("type", "object")
             yield path, kind + ("[]" if is_list else ""), f.metadata.get("doc", "")
             yield from field_docs(inner, path + ".")
@@ -167,4 +170,8 @@ def schema_markdown() -> str:
         ]
         lines += [f"| `{p}` | {k} | {d} |" for p, k, d in field_docs(item_type)]
         lines.append("")
+    lines += ["## Vocabularies", "", "The closed sets of values some fields take (`brandhound/values.py`).", "",
+              "| field | values |", "| --- | --- |"]
+    lines += [f"| `{name}` | {', '.join(f'`{v}`' for v in values)} |" for name, values in VOCABULARIES.items()]
+    lines.append("")
     return "\n".join(lines)

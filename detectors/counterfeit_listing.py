@@ -31,6 +31,7 @@ from rapidfuzz import fuzz, process
 
 from brandhound.items import Finding, Listing, Subject
 from brandhound.profile import BrandProfile, ProductSpec
+from brandhound.values import verdict
 from detectors.brand_mentions import BrandMatcher, fold
 from detectors.official_images import OfficialImages
 from detectors.scoring import Evidence, combine, explain
@@ -223,7 +224,7 @@ class ListingScorer:
             score, signals = combine(evidence)
         finding = Finding(
             event=listing.event, brand=listing.brand, kind=KIND, score=score, threshold=threshold,
-            verdict="flagged" if score >= threshold else "clear", signals=signals,
+            verdict=verdict(score, threshold), signals=signals,
             explanation=explain(KIND, score, threshold, signals),
             subject=Subject(index=Listing.INDEX, id=listing_id or listing.doc_id(), url=listing.url.full),
             url=listing.url, crawl=listing.crawl,

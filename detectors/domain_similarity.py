@@ -44,6 +44,7 @@ from rapidfuzz import distance, fuzz, process
 from brandhound.items import Signal
 from brandhound.profile import DetectionProfile
 from brandhound.urls import domain_parts, registered_domain
+from brandhound.values import verdict
 from detectors.brand_mentions import fold
 from detectors.domain_permutations import (
     ANY_NEIGHBOURS,
@@ -269,7 +270,7 @@ class DomainScore:
     explanation: str = ""
 
     def verdict(self, threshold: float = DOMAIN_THRESHOLD) -> str:
-        return "flagged" if self.score >= threshold else "clear"
+        return verdict(self.score, threshold)
 
 
 @dataclass

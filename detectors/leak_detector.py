@@ -36,6 +36,7 @@ from brandhound.items import (
 )
 from brandhound.mapping import from_document
 from brandhound.profile import BrandProfile
+from brandhound.values import LEAK_FINDING_KINDS, leak_finding_kind, verdict
 from detectors.leak_scan import LeakHit, LeakScanner
 from detectors.secret_masking import previous_hmacs
 from detectors.scoring import Evidence, combine, explain
@@ -43,7 +44,6 @@ from detectors.scoring import Evidence, combine, explain
 log = logging.getLogger(__name__)
 
 DATASET = "detect.leak"
-FINDING_KIND = {"credential": "credential_leak", "card": "card_leak", "secret": "secret_leak"}
 #: How sure a key type alone makes us that the secret is a live, leaked one.
 KEY_TYPE_WEIGHTS = {
     "brand_api_key": 0.9,
@@ -183,7 +183,7 @@ class LeakDetector:
             leaks.append(leak)
             findings.append(self._finding(group, leak, url, crawl, seen_at, brand))
         counts = {kind: sum(1 for f in findings if f.kind == kind and f.verdict == "flagged")
-                  for kind in FINDING_KIND.values()}
+                  for kind in LEAK_FINDING_KINDS}
         log.info("leaks in %s: %d credentials, %d brand cards, %d secrets flagged; %d other cards skipped",
                  url.full if url else "dump", counts["credential_leak"], counts["card_leak"], counts["secret_leak"],
                  skipped_cards)
@@ -211,12 +211,12 @@ class LeakDetector:
 
     def _finding(self, group: _Group, leak: Leak, url: Url | None, crawl: Crawl, seen_at: datetime,
                  brand: BrandRef) -> Finding:
-        kind = FINDING_KIND[group.first.kind]
+        kind = leak_finding_kind(group.first.kind)
         score, signals = combine(self._evidence(group))
         threshold = self.profile.threshold
         return Finding(
             event=Event(dataset=DATASET), brand=brand, kind=kind, score=score, threshold=threshold,
-            verdict="flagged" if score >= threshold else "clear", signals=signals,
+            verdict=verdict(score, threshold), signals=signals,
             explanation=explain(kind, score, threshold, signals),
             subject=Subject(index=Leak.INDEX, id=leak.doc_id(), url=url.full if url else None),
             url=url, crawl=crawl,

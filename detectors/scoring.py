@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from brandhound.items import Signal
+from brandhound.values import verdict
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def combine(evidence: list[Evidence]) -> tuple[float, list[Signal]]:
 
 def explain(kind: str, score: float, threshold: float, signals: list[Signal]) -> str:
     """One sentence an analyst reads first: the verdict and the reasons that carried it."""
-    verdict = "flagged" if score >= threshold else "not flagged"
+    said = "flagged" if verdict(score, threshold) == "flagged" else "not flagged"
     reasons = [f"{s.name} ({s.value})" for s in signals if s.contribution >= 0.01][:4]
     because = "; ".join(reasons) if reasons else "no signal"
-    return f"{kind.replace('_', ' ')} {verdict} at {score:.2f} (threshold {threshold:.2f}): {because}."
+    return f"{kind.replace('_', ' ')} {said} at {score:.2f} (threshold {threshold:.2f}): {because}."

@@ -41,6 +41,7 @@ from brandhound.items import File, Finding, Form, Site, Subject
 from brandhound.page_fingerprint import HtmlFingerprint, OfficialReferences, ScreenshotFingerprint
 from brandhound.profile import BrandProfile
 from brandhound.urls import registered_domain, unicode_host
+from brandhound.values import verdict
 from crawlers.paths import evidence_dir
 from detectors.brand_mentions import BrandMatcher
 from detectors.domain_similarity import DomainScore, DomainScorer
@@ -337,7 +338,7 @@ class SiteScorer:
                 domain: DomainScore, explanation: str | None = None) -> SiteScore:
         finding = Finding(
             event=site.event, brand=site.brand, kind=kind, score=score, threshold=threshold,
-            verdict="flagged" if score >= threshold else "clear", signals=list(signals),
+            verdict=verdict(score, threshold), signals=list(signals),
             explanation=explanation or explain(kind, score, threshold, list(signals)),
             subject=Subject(index=Site.INDEX, id=site_id or site.doc_id(), url=site.url.full),
             url=site.url, crawl=site.crawl,

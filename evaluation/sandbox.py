@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from brandhound.values import LEAK_FINDING_KINDS
 from brandhound.image_fingerprint import ImageRefused, fingerprint
 from brandhound.items import Crawl, Image, Listing, Price, Product, Seller, Url
 from brandhound.profile import BrandProfile, load_profile
@@ -116,7 +117,7 @@ def evaluate_sites(profile: BrandProfile, build: SandboxBuild) -> list[Metrics]:
     return metrics
 
 
-LEAK_KINDS = ("credential_leak", "card_leak", "secret_leak")
+LEAK_KINDS = LEAK_FINDING_KINDS
 
 
 def evaluate_leaks(profile: BrandProfile, build: SandboxBuild) -> list[Metrics]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from brandhound.items import StatusChange, Takedown, utcnow
+from brandhound.values import TAKEDOWN_STATUSES
 
-STATUSES = ("draft", "approved", "sent", "acknowledged", "removed", "rejected")
+STATUSES = TAKEDOWN_STATUSES
 
 #: Allowed next statuses. Legal staff reject drafts and approved notices; a recipient may
 #: reject a notice it received. ``removed`` and ``rejected`` are final.

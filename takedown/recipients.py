@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from brandhound.values import LEAK_FINDING_KINDS, SITE_FINDING_KINDS
 from brandhound.items import Finding, Leak, Listing, Page, Recipient, Site
 from brandhound.profile import BrandProfile, TakedownContact
 from brandhound.urls import registered_domain
@@ -28,8 +29,8 @@ from takedown.hosting import HostingLookup
 log = logging.getLogger(__name__)
 
 RECIPIENT_KINDS = ("marketplace", "registrar", "host", "search_engine", "law_enforcement", "internal")
-LEAK_KINDS = frozenset({"credential_leak", "card_leak", "secret_leak"})
-SITE_KINDS = frozenset({"fake_store", "phishing"})
+LEAK_KINDS = frozenset(LEAK_FINDING_KINDS)
+SITE_KINDS = frozenset(SITE_FINDING_KINDS)
 
 #: The search engines' public report forms for phishing and deceptive sites.
 SEARCH_ENGINES = (
