@@ -7,7 +7,8 @@ This is the API the CLI and the review console share::
     drafts = service.list(status="draft")
     notice = service.get(notice_id)
     service.edit_free_text(notice_id, {"remarks": "..."}, by="aino")
-    service.approve(notice_id, by="aino")                      # or reject(notice_id, reason, by)
+    service.approve(notice_id, by="aino")                      # refused when a legal element is missing
+    service.reject(notice_id, reason, by="aino")
     service.mark(notice_id, "sent", by="aino")                 # sent, acknowledged, removed, rejected
     export = service.export(status="approved", formats=("eml", "pdf", "csv"), out_dir=Path("out"))
     verify(export.zip_path).ok                                 # takedown.bundle.verify
@@ -39,7 +40,8 @@ from brandhound.mapping import from_document, index_name, to_document
 from brandhound.profile import BrandProfile
 from takedown.drafting import draft, plan_notices, rerender
 from takedown.export import FORMATS, ExportResult, export_batch
-from takedown.lifecycle import STATUSES, NoticeNotFound, TakedownError, transition
+from takedown import legal
+from takedown.lifecycle import STATUSES, NoticeNotFound, TakedownError, TransitionError, transition
 from takedown.recipients import Case, RecipientFinder, Target
 
 log = logging.getLogger(__name__)
@@ -125,8 +127,19 @@ class TakedownService:
                                 "reload it and try again") from None
 
     def mark(self, notice_id: str, status: str, by: str, reason: str | None = None) -> Takedown:
-        """Move a notice along its lifecycle (:mod:`takedown.lifecycle`), recording who and when."""
+        """Move a notice along its lifecycle (:mod:`takedown.lifecycle`), recording who and when.
+
+        Approval first checks the notice against what the law asks of its recipient
+        (:mod:`takedown.legal`): a draft lacking an element is refused, naming the regime and each
+        missing element, and left as it was; an approved notice keeps its checks (``legal``).
+        """
         notice, condition = self._get(notice_id)
+        if status == "approved" and notice.status == "draft":
+            checks = legal.check(notice, self.profile)
+            problem = legal.refusal(notice, checks)
+            if problem:
+                raise TransitionError(problem)
+            notice.legal = checks
         transition(notice, status, by, reason=reason)
         self._write(notice, condition)
         return notice
