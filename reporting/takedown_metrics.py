@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from brandhound.items import Takedown
+from takedown.reups import status_time
 
 REUP_DAYS = (7, 15, 30)
 PERCENTILES = (50, 90)
@@ -141,12 +142,6 @@ class TakedownMetrics:
                            "groups": [g.to_dict() for g in self.groups()]}, indent=2, sort_keys=True)
 
 
-def first_at(notice: Takedown, status: str) -> datetime | None:
-    """When ``notice`` first entered ``status``, from its history."""
-    times = [c.at for c in notice.history if c.status == status]
-    return min(times) if times else None
-
-
 def _seen_at(notice: Takedown) -> datetime:
     """When a follow-up notice's re-up was detected."""
     if notice.detected_at:
@@ -166,7 +161,7 @@ def _group(kind: str | None, recipient: str | None, notices: list[tuple[Takedown
     for notice, sent in notices:
         if notice.detected_at:
             to_notice.append(_hours(sent - notice.detected_at))
-        removed = first_at(notice, "removed")
+        removed = status_time(notice, "removed")
         if removed is not None and removed <= now:
             to_removal.append(_hours(removed - sent))
             removals.append((removed, reup_seen.get(notice.doc_id(), [])))
@@ -189,7 +184,7 @@ def compute(notices: Iterable[Takedown], now: datetime, since: datetime | None =
             reup_seen.setdefault(n.follow_up_of, []).append(_seen_at(n))
     cohort: list[tuple[Takedown, datetime]] = []
     for n in notices:
-        sent = first_at(n, "sent")
+        sent = status_time(n, "sent")
         if sent is not None and sent <= now and (since is None or sent >= since):
             cohort.append((n, sent))
     kinds: dict[str, list[tuple[Takedown, datetime]]] = {}
