@@ -84,7 +84,9 @@ def cluster_info(client: Elasticsearch) -> ClusterInfo:
         raise ClusterError(f"Elasticsearch refused the status request: {exc}") from exc
     except elasticsearch.TransportError as exc:
         raise ClusterError(f"cannot reach Elasticsearch: {exc}") from exc
-    versions, jvms, modules = set(), set(), set()
+    versions: set[str] = set()
+    jvms: set[str] = set()
+    modules: set[str] = set()
     for node in nodes["nodes"].values():
         versions.add(node["version"])
         jvm = node.get("jvm", {})

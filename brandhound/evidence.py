@@ -42,4 +42,5 @@ class EvidenceStore:
         return File(path=str(path.relative_to(self.root)), size=len(data), mime_type=mime_type, hash=Hash(sha256=digest))
 
     def read(self, file: File) -> bytes:
+        assert file.path is not None, "a stored file always has a path"
         return (self.root / file.path).read_bytes()

@@ -48,7 +48,7 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageRefused(f"{width}x{height} pixels is over the limit of {max_pixels:,} (decompression bomb?)")

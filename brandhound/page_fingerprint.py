@@ -77,7 +77,7 @@ class HtmlFingerprint:
         attrs: set[int] = set()
         words: list[str] = []
         # Depth-first, in document order, without recursion: hostile pages nest deeply.
-        stack: list[tuple[object, tuple[str, ...]]] = [(doc, ())]
+        stack: list[tuple[lxml_html.HtmlElement | str, tuple[str, ...]]] = [(doc, ())]
         while stack:
             el, ancestors = stack.pop()
             if isinstance(el, str):  # a tail: text after a child element
@@ -90,8 +90,8 @@ class HtmlFingerprint:
             chain = (*ancestors, ".".join([tag, *classes]))[-PATH_DEPTH:]
             paths.add(_h(">".join(chain)))
             attrs.update(_h("c:" + c) for c in classes)
-            if el.get("id"):
-                attrs.add(_h("i:" + el.get("id")))
+            if el_id := el.get("id"):
+                attrs.add(_h("i:" + el_id))
             if el.text:
                 words.extend(_WORD.findall(el.text.casefold()))
             for child in reversed(el):

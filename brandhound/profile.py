@@ -27,6 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from brandhound.currencies import ISO_4217
 
@@ -275,7 +276,7 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _problem(err: dict[str, Any]) -> str:
+def _problem(err: ErrorDetails) -> str:
     where = _format_loc(err["loc"])
     msg = err["msg"]
     if msg.startswith("Value error, "):
@@ -351,7 +352,7 @@ def load_profiles(path: str | Path, *, detect_only: Literal[False] = False) -> l
 def load_profiles(path: str | Path, *, detect_only: bool) -> list[DetectionProfile]: ...
 
 
-def load_profiles(path: str | Path, *, detect_only: bool = False) -> list[DetectionProfile]:
+def load_profiles(path: str | Path, *, detect_only: bool = False) -> list[BrandProfile] | list[DetectionProfile]:
     """Every brand profile in a file or a directory (see :func:`profile_files`), for a deployment that
     protects several brands at once; two profiles with one ``id`` are an error."""
     files = profile_files(path)

@@ -219,7 +219,8 @@ class Store:
                 delay = min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1))
                 time.sleep(delay * random.uniform(0.5, 1.0))
             try:
-                response = self.client.bulk(body=b"".join(pending))
+                # The client sends bytes as they are (pre-serialised NDJSON); its annotation names only lists.
+                response = self.client.bulk(body=b"".join(pending))  # type: ignore[arg-type]
             except elasticsearch.ApiError as exc:
                 if exc.meta.status not in RETRYABLE_STATUS:
                     raise Refused(pending, f"HTTP {exc.meta.status} on _bulk: {exc.message}") from exc

@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from brandhound.image_fingerprint import DEFAULT_MAX_PIXELS, ImageRefused, decode, flatten
-from brandhound.profile import BrandProfile
+from brandhound.profile import DetectionProfile
 from detectors import local_features
 from detectors.local_features import LocalIndex
 
@@ -123,7 +123,7 @@ def _regions(img: Image.Image, limit: int = REGIONS) -> tuple[list[tuple[int, in
             if bw * bh >= _REGION_MIN_SHARE * area and min(bw, bh) >= _REGION_MIN_SIDE:
                 boxes[(int(x), int(y), int(x + bw), int(y + bh))] = int(bw * bh)
     ranked = sorted(boxes, key=lambda b: -boxes[b])
-    out = [tuple(round(v / scale) for v in box) for box in ranked[:limit]]
+    out = [(round(x0 / scale), round(y0 / scale), round(x1 / scale), round(y1 / scale)) for x0, y0, x1, y1 in ranked[:limit]]
     return [b for b in out if b != (0, 0, img.width, img.height)], background
 
 
@@ -203,7 +203,7 @@ class OfficialImages:
         self.pdq = pdq if pdq is not None else np.zeros((0, 2, 256), dtype=bool)
 
     @classmethod
-    def from_profile(cls, profile: BrandProfile, *, cache_dir: Path | None | str = "default") -> OfficialImages:
+    def from_profile(cls, profile: DetectionProfile, *, cache_dir: Path | None | str = "default") -> OfficialImages:
         """Hashes and local features of every product image and logo (the profile has resolved and
         checked their paths). Made once per set of files and shared in the process (the image
         pipeline and the detectors of a crawl all need them), and cached on disk between processes."""
@@ -327,7 +327,8 @@ class OfficialImages:
             return self._hash_match(*nearest)
         candidates = [nearest] if nearest is not None and nearest[1] <= MATCH_DISTANCE else []
         boxes, background = _regions(img)
-        whitened = _on_white(img, background) if boxes else img
+        # _regions finds boxes only on a plain background, so there is one whenever there are boxes.
+        whitened = _on_white(img, background) if boxes and background is not None else img
         for box in boxes:
             region = self._nearest(str(imagehash.phash(whitened.crop(box))))
             if region is None or region[1] > MATCH_DISTANCE:

@@ -110,7 +110,9 @@ def _saved_object(kind: str, object_id: str, attributes: dict[str, Any], referen
 def data_view(item_type: type[Item], name: str, prefix: str, evidence_base_url: str) -> dict:
     """The data view (index-pattern object) of one index, with formats and labels."""
     formats, attrs = {}, {}
-    for info in index_fields(item_type).values():
+    # typeshed's cache wants Hashable arguments, and mypy takes a dataclass's ``__hash__ = None`` for
+    # its class object too; classes are hashable.
+    for info in index_fields(item_type).values():  # type: ignore[arg-type]
         if (fmt := field_format(info, evidence_base_url)) is not None:
             formats[info.path] = fmt
         if (attr := field_attrs(info)) is not None:

@@ -105,7 +105,7 @@ def print_status(settings: Settings, client: elasticsearch.Elasticsearch, as_jso
             out(f"Elasticsearch at {settings.es.url}: unreachable ({exc})")
         return 1
     counts = cluster.index_counts(client, settings.es.index_prefix)
-    report = {
+    report: dict[str, Any] = {
         "url": settings.es.url,
         "reachable": True,
         "cluster": info.cluster_name,

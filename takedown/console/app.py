@@ -119,7 +119,7 @@ def create_app(service: TakedownService, users: UserStore, secret: str, *, findi
         async def actor(request: Request) -> Actor:
             session = codec.loads(request.cookies.get(COOKIE))
             user = users.get(session.user) if session and session.user else None
-            if user is None:
+            if session is None or user is None:
                 raise LoginRequired()
             if not role_allows(user.role, role):
                 log.warning("console: %s (%s) refused %s %s", user.name, user.role, request.method, request.url.path)
