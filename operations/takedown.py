@@ -1,10 +1,11 @@
-"""The takedown-drafting job: drafts (never sends) notices for the brand's findings.
+"""The takedown jobs: drafting (never sending) notices for the brand's findings, and re-checking sent ones.
 
 Wraps :meth:`takedown.service.TakedownService.draft_from_findings`: notices are grouped per
 recipient and campaign, and their ids come from those, so a repeated or retried run updates the
 same drafts (and leaves notices past draft alone) instead of creating new ones. Recipients are
 found from the profile (marketplace abuse contacts) and, with ``lookups``, from RDAP and hosting
-records (network traffic: off unless the operator asks for it).
+records (network traffic: off unless the operator asks for it). :func:`recheck_takedowns` wraps
+:func:`takedown.recheck.recheck`: sent notices' URLs re-fetched, notices whose every URL is confirmed removed closed.
 """
 
 from __future__ import annotations
@@ -34,3 +35,22 @@ def draft_takedowns(settings: Settings, brand: str, *, by: str = "airflow", incl
     result = service.draft_from_findings(by=by, include_flagged=include_flagged)
     return {"brand": profile.id, "findings": result.findings, "created": len(result.created),
             "updated": len(result.updated), "followups": len(result.followups), "kept": len(set(result.kept))}
+
+
+def recheck_takedowns(settings: Settings, brand: str, *, min_gap_hours: float | None = None,
+                      allow_private: bool = False) -> dict[str, Any]:
+    """Re-fetch the URLs of the brand's sent and acknowledged notices (``takedown.recheck``), closing those
+    whose every URL is confirmed removed; totals for the task's XCom."""
+    from datetime import timedelta
+
+    from takedown.recheck import MIN_GAP, recheck
+    from takedown.refetch import HttpRefetcher
+    from takedown.service import TakedownService
+
+    profile = load_profile(brand)
+    service = TakedownService.from_settings(settings, profile)
+    gap = MIN_GAP if min_gap_hours is None else timedelta(hours=min_gap_hours)
+    fetch = HttpRefetcher.from_env(**({"allow_private": True} if allow_private else {}))
+    summary = recheck(service, fetch, min_gap=gap)
+    return {"brand": profile.id, **summary.totals(),
+            "closed_ids": [n.notice_id for n in summary.notices if n.closed]}

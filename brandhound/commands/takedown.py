@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from brandhound.config import Settings
     from takedown.service import TakedownService
 
-COMMANDS = {"takedown": "takedown notices: draft, review, export, verify", "findings": "triage findings"}
+COMMANDS = {"takedown": "takedown notices: draft, review, export, verify, recheck", "findings": "triage findings"}
 EXAMPLE_BRAND = Path(__file__).resolve().parents[2] / "examples" / "brands" / "kestrava" / "brand.yaml"
 
 
@@ -127,6 +127,35 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_recheck(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+    from datetime import timedelta
+
+    from takedown.recheck import MIN_GAP, recheck
+    from takedown.refetch import HttpRefetcher
+
+    fetch = HttpRefetcher.from_env(**({"allow_private": True} if args.allow_private else {}))
+    gap = MIN_GAP if args.min_gap_hours is None else timedelta(hours=args.min_gap_hours)
+    summary = recheck(service_for(args, settings), fetch, min_gap=gap)
+    if args.json:
+        for n in summary.notices:
+            out(json.dumps({"notice": n.notice_id, "status": n.status, "closed": n.closed, "error": n.error,
+                            "confirmed": n.confirmed, "checks": [asdict(c) for c in n.checks]},
+                           ensure_ascii=False, default=str))
+        out(json.dumps({"totals": summary.totals()}))
+        return 0
+    for n in summary.notices:
+        out(f"{n.notice_id}  {n.status}{'  (closed now)' if n.closed else ''}"
+            f"{'  NOT RECORDED: ' + n.error if n.error else ''}")
+        for c in n.checks:
+            confirmed = "  confirmed" if c.url in n.confirmed else ""
+            out(f"    {c.outcome:<11} {c.signal:<18} {c.status_code or '-':>4}  {c.url}{confirmed}")
+    t = summary.totals()
+    out(f"{t['notices']} notices, {t['urls']} URLs checked: {t['removed']} removed, {t['unreachable']} unreachable, "
+        f"{t['online']} online; {t['closed']} notices closed as removed, {t['errors']} not recorded")
+    return 0
+
+
 def _triage(status: str) -> Callable[[argparse.Namespace, Settings], int]:
     def command(args: argparse.Namespace, settings: Settings) -> int:
         from brandhound.cluster import make_client
@@ -187,6 +216,14 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     export.add_argument("--out", required=True, help="directory for the batch")
     verify_cmd = add(takedown, "verify", cmd_verify, "verify a bundle (ZIP or directory) against its manifests")
     verify_cmd.add_argument("bundle")
+    recheck_cmd = add(takedown, "recheck", cmd_recheck,
+                      "re-fetch sent notices' URLs; close notices whose every URL is confirmed removed")
+    recheck_cmd.add_argument("--brand", default=str(EXAMPLE_BRAND), help="brand profile (YAML; default: the example brand)")
+    recheck_cmd.add_argument("--min-gap-hours", type=float,
+                             help="hours between the two removed sightings that confirm a removal (default 4)")
+    recheck_cmd.add_argument("--allow-private", action="store_true",
+                             help="fetch private addresses too (the sandbox web only)")
+    recheck_cmd.add_argument("--json", action="store_true", help="one JSON document per notice, then the totals")
 
     findings = sub.add_parser("findings", help=COMMANDS["findings"]).add_subparsers(dest="findings_command", required=True)
     confirm = add(findings, "confirm", _triage("confirmed"), "confirm findings: they become takedown notices")

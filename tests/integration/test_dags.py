@@ -53,7 +53,8 @@ def test_dagbag_has_every_dag_and_no_import_error(dagbag):
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == {"brandhound_crawl_marketplaces", "brandhound_crawl_surface", "brandhound_crawl_tor",
                                    "brandhound_crawl_pastes", "brandhound_detection", "brandhound_takedowns",
-                                   "brandhound_maintenance", "brandhound_discover", "brandhound_discover_nrd"}
+                                   "brandhound_maintenance", "brandhound_discover", "brandhound_discover_nrd",
+                                   "brandhound_takedown_recheck"}
 
 
 def test_every_dag_is_operable(dagbag):
