@@ -21,6 +21,7 @@ from brandhound.items import File
 from brandhound.pdf import html_to_pdf
 from reporting import charts
 from reporting.queries import TOP_CAMPAIGNS, ReportData, ReportQueries
+from reporting.takedown_metrics import TakedownMetrics
 from reporting.window import describe
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ def _hours(hours: float) -> str:
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
+def _rate(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else f"{part}/0"
+
+
 def thumbnail(data: bytes) -> bytes | None:
     """A small PNG of an evidence image, or None when it is not a readable, reasonable image."""
     try:
@@ -62,8 +67,9 @@ def thumbnail(data: bytes) -> bytes | None:
         return None
 
 
-def render(data: ReportData, out_dir: Path, evidence: EvidenceStore, made: datetime | None = None) -> ReportFiles:
-    """Write ``report.html``, its images and ``report.pdf`` into ``out_dir``."""
+def render(data: ReportData, out_dir: Path, evidence: EvidenceStore, made: datetime | None = None,
+           takedown_metrics: TakedownMetrics | None = None) -> ReportFiles:
+    """Write ``report.html``, its images and ``report.pdf`` into ``out_dir``; with ``takedown_metrics``, their table."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "charts").mkdir(exist_ok=True)
     (out_dir / "thumbs").mkdir(exist_ok=True)
@@ -100,7 +106,7 @@ def render(data: ReportData, out_dir: Path, evidence: EvidenceStore, made: datet
         data=data, charts=chart_paths, thumbs=thumbs, window=describe(data.end - data.start),
         made=(made or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
         previous_total=sum(data.previous_by_kind.values()), top_campaigns=TOP_CAMPAIGNS,
-        delta=_delta, hours=_hours,
+        delta=_delta, hours=_hours, metrics=takedown_metrics, rate=_rate,
     )
     files = ReportFiles(out_dir / "report.html", out_dir / "report.pdf")
     files.html.write_text(html, encoding="utf-8")
@@ -109,8 +115,9 @@ def render(data: ReportData, out_dir: Path, evidence: EvidenceStore, made: datet
 
 
 def make_report(queries: ReportQueries, since: timedelta, out_dir: Path, evidence: EvidenceStore,
-                now: datetime | None = None) -> tuple[ReportData, ReportFiles]:
-    """Query the last ``since`` and render the report into ``out_dir``."""
+                now: datetime | None = None, takedown_metrics: TakedownMetrics | None = None
+                ) -> tuple[ReportData, ReportFiles]:
+    """Query the last ``since`` and render the report into ``out_dir`` (with the takedown metrics, if given)."""
     end = now or datetime.now(timezone.utc)
     data = queries.collect(end - since, end)
-    return data, render(data, out_dir, evidence, made=end)
+    return data, render(data, out_dir, evidence, made=end, takedown_metrics=takedown_metrics)

@@ -102,3 +102,20 @@ def test_rows_json_and_table(notices):
     assert data["groups"][0]["removal_rate"] == 0.75 and data["method"] == "docs/takedown-metrics.md"
     table = metrics_table(metrics)
     assert "3/4 75%" in table and "registrar: Regi" in table and "0/0 -" in table
+
+
+def test_the_report_shows_the_metrics_with_their_denominators(notices, tmp_path):
+    from brandhound.evidence import EvidenceStore
+    from reporting.queries import ReportData, Takedowns
+    from reporting.report import render
+
+    notices.append(notice("x", "host", "<b>Hosty</b>", T0, sent=T0 + H))
+    data = ReportData(brand_id="kestrava", brand_name="Kestrava", start=NOW - 7 * D, end=NOW, by_kind={},
+                      previous_by_kind={}, by_source={}, by_marketplace={}, timeline=[], campaigns=[],
+                      takedowns=Takedowns(), leak_domains=[], previous_leaked_accounts=0, campaign_count=0)
+    store = EvidenceStore(tmp_path / "evidence")
+    html = render(data, tmp_path / "out", store, made=NOW, takedown_metrics=compute(notices, NOW)).html.read_text()
+    assert "<h2>Takedown metrics</h2>" in html and "nearest-rank" in html
+    assert "3/5 (60%)" in html and "2/3 (67%)" in html  # all: removed of sent; re-up 7 d
+    assert "&lt;b&gt;Hosty&lt;/b&gt;" in html and "<b>Hosty" not in html
+    assert "Takedown metrics" not in render(data, tmp_path / "out2", store, made=NOW).html.read_text()
