@@ -12,7 +12,8 @@ A URL counts as **removed** only on a clear signal (:func:`classify`):
   :class:`~brandhound.page_fingerprint.HtmlFingerprint` (below :data:`CONTENT_MATCH`).
 
 A page still similar to the capture is ``online`` (``content_present``) whatever its wording, so a listing whose
-footer mentions "items no longer available" stays online. A timeout, a connection or temporary DNS error, a 5xx,
+footer mentions "items no longer available" stays online; a maintenance, bot-check or rate-limit page
+(:data:`INTERSTITIAL_WORDINGS`) is unreachable rather than the content gone. A timeout, a connection or temporary DNS error, a 5xx,
 another 4xx (a bot wall, a rate limit) or an empty body is **unreachable**: it is never counted as removed.
 
 A URL is confirmed removed only when seen removed twice, at least ``min_gap`` apart (default
@@ -61,7 +62,7 @@ BY = "recheck"
 # visible text with whitespace collapsed; several languages, as marketplaces and hosts localise them.
 REMOVED_WORDINGS = (
     # en
-    r"(listing|item|product|offer|ad|page|post) (has been|was|is) (removed|deleted|taken down|unavailable)",
+    r"(listing|item|product|offer|ad|page|post) (has been|was) (removed|deleted|taken down)",
     r"(listing|item|product|offer|ad|page) (is )?no longer available",
     r"this (listing|item|product|offer|ad) (has )?ended", r"no longer (listed|for sale)",
     # de
@@ -76,7 +77,7 @@ REMOVED_WORDINGS = (
     # nl / sv / fi / pl
     r"(advertentie|artikel|product) is (niet meer beschikbaar|verwijderd)",
     r"(annonsen|produkten|artikeln) (har tagits bort|finns inte längre)",
-    r"(ilmoitus|tuote) (on poistettu|ei ole enää saatavilla)", r"(ogłoszenie|produkt) (zostało usunięte|nie jest już dostępn)",
+    r"(ilmoitus|tuote) (on poistettu|ei ole enää saatavilla)", r"(ogłoszenie|produkt) (zostało usunięte|nie jest już dostępn\w*)",
 )
 SUSPENDED_WORDINGS = (
     r"(domain|site|website|account|hosting account) (name )?(has been|is|was) (suspended|disabled|deactivated|terminated)",
@@ -92,13 +93,29 @@ PARKED_WORDINGS = (
     r"diese domain (steht zum verkauf|kaufen)", r"ce (nom de )?domaine est à vendre",
     r"este dominio está a la venta", r"questo dominio è in vendita", r"tämä verkkotunnus on myynnissä",
 )
+#: Pages that stand in front of the content (maintenance, bot checks, rate limits), often served with a 200:
+#: unreachable, so that they are not taken for the content gone.
+INTERSTITIAL_WORDINGS = (
+    r"temporarily (unavailable|down|offline)", r"under maintenance", r"(please )?try again later",
+    r"checking (if the site connection is secure|your browser)", r"(enable|turn on) (javascript|cookies)",
+    r"verify (that )?you are (a )?human", r"access (is )?denied", r"too many requests", r"captcha",
+    r"vorübergehend nicht (verfügbar|erreichbar)", r"wartungsarbeiten", r"temporairement indisponible",
+    r"temporalmente no disponible", r"en mantenimiento",
+)
 #: In the HTML itself (scripts included): the parking services' scripts and hosts.
 PARKING_MARKERS = ("sedoparking", "parkingcrew", "bodis.com", "parklogic", "above.com/marketplace", "dan.com/buy",
                    "afternic", "domainparking", "parking-lander", "window.park")
 
-_PATTERNS = {signal: re.compile("|".join(f"(?:{w})" for w in wordings))
+
+def _pattern(wordings: tuple[str, ...]) -> re.Pattern[str]:
+    # Whole words only: "ad was removed" must not match "thread was removed".
+    return re.compile(r"\b(?:" + "|".join(f"(?:{w})" for w in wordings) + r")\b")
+
+
+_PATTERNS = {signal: _pattern(wordings)
              for signal, wordings in (("suspended_page", SUSPENDED_WORDINGS), ("parked_page", PARKED_WORDINGS),
                                       ("removed_page", REMOVED_WORDINGS))}
+_INTERSTITIAL = _pattern(INTERSTITIAL_WORDINGS)
 _SPACE = re.compile(r"\s+")
 
 #: Fetch errors that say nothing about the content: unreachable, never removed.
@@ -144,7 +161,10 @@ def _page_text(text: str) -> tuple[str, str]:
         return "", ""
     for el in doc.xpath("//script|//style|//noscript|//template"):
         el.drop_tree()
-    return _fold(" ".join(doc.xpath("//title/text()"))), _fold(doc.text_content())[:TEXT_WINDOW]
+    body = doc.find("body")
+    # Text pieces joined with spaces: "<h1>Sorry</h1><p>This item..." must not read "sorrythis item".
+    visible = " ".join((body if body is not None else doc).itertext())
+    return _fold(" ".join(doc.xpath("//title/text()"))), _fold(visible)[:TEXT_WINDOW]
 
 
 def wording_signal(text: str) -> tuple[str, str] | None:
@@ -198,6 +218,9 @@ def classify(result: FetchResult, capture: Capture | None, at: datetime | None =
     wording = wording_signal(text)
     if wording:
         return done("removed", wording[0], f"the page reads {wording[1]!r}")
+    standin = _INTERSTITIAL.search(" ".join(_page_text(text)))
+    if standin:
+        return done("unreachable", "interstitial_page", f"a page in front of the content reads {standin.group(0)!r}")
     if similarity is not None:
         return done("removed", "content_gone", f"only {similarity:.0%} similar to the captured page "
                                                f"(present from {CONTENT_MATCH:.0%})")

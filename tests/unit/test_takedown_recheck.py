@@ -71,6 +71,9 @@ def test_clear_signals_are_removed(result, signal):
     (FetchResult(URL, 403, URL, b"bot wall"), "http_4xx"),
     (FetchResult(URL, 429, URL, b"slow down"), "http_4xx"),
     (FetchResult(URL, 200, URL, b"   "), "empty_body"),
+    (ok(page("Checking your browser before accessing shop.example")), "interstitial_page"),
+    (ok(page("Die Seite ist vorübergehend nicht verfügbar")), "interstitial_page"),
+    (ok(page("This page is temporarily unavailable, please try again later")), "interstitial_page"),
 ])
 def test_failures_are_unreachable_never_removed(result, signal):
     check = classify(result, CAPTURE, at=T0)
@@ -95,6 +98,8 @@ def test_wordings_are_not_found_in_ordinary_pages():
     assert wording_signal(LISTING) is None
     assert wording_signal(OTHER) is None
     assert wording_signal(page("Suspension forks and parked bikes for sale")) is None
+    assert wording_signal(page("The old thread was removed, see the new one")) is None
+    assert wording_signal(page("Ogłoszenie nie jest już dostępne")) == ("removed_page", "ogłoszenie nie jest już dostępne")
 
 
 # ----------------------------------------------------------------------------- the two-sightings rule
@@ -202,6 +207,15 @@ def test_notices_not_sent_are_not_checked(status):
     n = notice(status=status)
     fetch = Script(**{URL: [FetchResult(URL, 404, URL, b"")]})
     assert not run(n, fetch, [0, 5]).checks and fetch.calls == [] and n.checks == []
+
+
+def test_checks_and_the_watch_survive_the_index_round_trip():
+    from brandhound.mapping import from_document, to_document
+
+    n = notice()
+    run(n, lambda url: FetchResult(url, 410, url, b"gone"), [0, 5])
+    back = from_document(Takedown, to_document(n))
+    assert back.checks == n.checks and back.watch_until == n.watch_until and back.status == "removed"
 
 
 # ----------------------------------------------------------------------------- the service loop
@@ -333,3 +347,21 @@ def test_the_fetcher_reports_a_connection_refused_as_unreachable():
         port = s.getsockname()[1]
     result = HttpRefetcher(allow_private=True, timeout=5)(f"http://127.0.0.1:{port}/")
     assert result.error == "connection_error" and classify(result, CAPTURE).outcome == "unreachable"
+
+
+def test_the_cli_prints_each_url_and_the_totals(monkeypatch, capsys):
+    import argparse
+
+    import brandhound.commands.takedown as commands
+    import takedown.refetch
+
+    n = notice()
+    n.checks = [rc("removed", 0)]
+    service = FakeService([n], {})
+    monkeypatch.setattr(commands, "service_for", lambda args, settings: service)
+    monkeypatch.setattr(takedown.refetch.HttpRefetcher, "__call__", lambda self, url: FetchResult(url, 404, url, b""))
+    args = argparse.Namespace(brand="b", allow_private=False, min_gap_hours=1.0, json=False)
+    assert commands.cmd_recheck(args, None) == 0
+    text = capsys.readouterr().out
+    assert "removed     http_404" in text and f"{URL}  confirmed" in text and "(closed now)" in text
+    assert "1 notices, 1 URLs checked: 1 removed, 0 unreachable, 0 online; 1 notices closed" in text
