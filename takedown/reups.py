@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Mapping
+from typing import AbstractSet, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from brandhound.items import NoticeEvidence, Takedown
@@ -129,14 +129,15 @@ def follow_up_group(earlier: Takedown) -> str:
 
 
 def follow_up_notice(earlier: Takedown, cases: list[Case], profile: BrandProfile, *, now: datetime,
-                     same_page: SamePage | None = None) -> Takedown:
+                     same_page: SamePage | None = None, unreviewed: AbstractSet[str] = frozenset()) -> Takedown:
     """A draft to ``earlier``'s recipient for ``cases`` (its re-ups), citing it by id and removal date."""
     if not cases:
         raise ValueError(f"a follow-up of notice {earlier.doc_id()} needs at least one re-upped finding")
     removed = status_time(earlier, "removed")
     if removed is None:
         raise ValueError(f"notice {earlier.doc_id()} is {earlier.status}: only a removed notice has re-ups")
-    notice = draft(cases, Target(earlier.recipient, earlier.language), follow_up_group(earlier), profile, now=now)
+    notice = draft(cases, Target(earlier.recipient, earlier.language), follow_up_group(earlier), profile,
+                   unreviewed=set(unreviewed), now=now)
     notice.follow_up_of = earlier.doc_id()
     seen = [evidence_of(c).captured_at for c in cases]
     notice.detected_at = min((s for s in seen if s), default=now)
@@ -146,6 +147,44 @@ def follow_up_notice(earlier: Takedown, cases: list[Case], profile: BrandProfile
                       f"content on {removed:%Y-%m-%d}. It is online again ({how}); we ask you to remove it again "
                       "and to take the measures against repeat infringers your terms provide for.")
     return rerender(notice, profile, now=now)
+
+
+def plan_follow_ups(removed_notices: Iterable[Takedown], cases: Iterable[Case], profile: BrandProfile, *,
+                    now: datetime, same_page: SamePage | None = None,
+                    unreviewed: AbstractSet[str] = frozenset()) -> list[Takedown]:
+    """One follow-up draft per removed notice that ``cases`` re-up (not stored), in id order."""
+    matched: dict[str, tuple[Takedown, list[Case]]] = {}
+    for earlier, case in match_reups(removed_notices, cases, now, same_page):
+        matched.setdefault(earlier.doc_id(), (earlier, []))[1].append(case)
+    return [follow_up_notice(earlier, members, profile, now=now, same_page=same_page, unreviewed=unreviewed)
+            for _, (earlier, members) in sorted(matched.items())]
+
+
+def _recipient_key(notice: Takedown) -> tuple[str, str]:
+    return notice.recipient.kind, notice.recipient.email or notice.recipient.name or ""
+
+
+def without_reups(planned: Iterable[Takedown], follow_ups: Iterable[Takedown], cases: Mapping[str, Case],
+                  profile: BrandProfile, *, now: datetime, unreviewed: AbstractSet[str] = frozenset()
+                  ) -> list[Takedown]:
+    """``planned`` notices less the findings a follow-up to the same recipient already covers.
+
+    A re-up goes to its recipient once, as the follow-up citing the removed notice; the ordinary
+    plan would otherwise draft it again as a new notice. ``cases``: by finding id.
+    """
+    covered: dict[tuple[str, str], set[str]] = {}
+    for f in follow_ups:
+        covered.setdefault(_recipient_key(f), set()).update(f.finding_ids)
+    out = []
+    for notice in planned:
+        taken = covered.get(_recipient_key(notice), set())
+        rest = [fid for fid in notice.finding_ids if fid not in taken]
+        if len(rest) == len(notice.finding_ids):
+            out.append(notice)
+        elif rest:
+            out.append(draft([cases[fid] for fid in rest], Target(notice.recipient, notice.language),
+                             notice.group or "", profile, unreviewed=set(unreviewed), now=now))
+    return out
 
 
 @dataclass

@@ -11,8 +11,10 @@ from brandhound.items import (Campaign, Crawl, File, Finding, Hash, Image, Listi
 from brandhound.profile import load_profile
 from reporting.takedown_metrics import compute
 from takedown.recipients import Case
-from takedown.reups import (WATCH_DAYS, follow_up_notice, match_reups, repeat_infringers, reup_rule, start_watch,
-                            watch_end)
+from takedown.drafting import draft
+from takedown.recipients import Target
+from takedown.reups import (WATCH_DAYS, follow_up_notice, match_reups, plan_follow_ups, repeat_infringers, reup_rule,
+                            start_watch, watch_end, without_reups)
 from tests.conftest import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
@@ -115,3 +117,22 @@ def test_repeat_infringers_count_cases_once_across_recipients():
     assert repeat_infringers([a, b, c], n=3) == []
     with pytest.raises(ValueError, match="n must be at least 1"):
         repeat_infringers([a], n=0)
+
+
+def test_a_reup_is_drafted_once_as_the_follow_up_not_again_as_a_new_notice():
+    earlier = removed_notice()
+    back = listing_case(URL + "?relisted", REMOVED + 2 * D, seller="Aalto Outlet", campaign="cmp-7")
+    new = listing_case("https://bazaarhub.example/item/8", REMOVED + 2 * D, campaign="cmp-7")
+    cases = {c.finding.doc_id(): c for c in (back, new)}
+    now = REMOVED + 3 * D
+    (follow,) = plan_follow_ups([earlier, removed_notice(status="sent", key="9", campaign=None)], cases.values(),
+                                PROFILE, now=now)
+    assert follow.follow_up_of == earlier.doc_id() and follow.finding_ids == [back.finding.doc_id()]
+    market = draft(list(cases.values()), Target(earlier.recipient, "en"), "campaign:cmp-7", PROFILE, now=now)
+    elsewhere = draft(list(cases.values()), Target(Recipient(kind="search_engine", name="Engine"), "en"),
+                      "campaign:cmp-7", PROFILE, now=now)
+    kept = without_reups([market, elsewhere], [follow], cases, PROFILE, now=now)
+    assert [(n.recipient.kind, n.finding_ids) for n in kept] == [
+        ("marketplace", [new.finding.doc_id()]), ("search_engine", sorted(cases))]
+    assert without_reups([follow_up_notice(earlier, [back], PROFILE, now=now)], [follow], cases, PROFILE,
+                         now=now) == []
