@@ -15,7 +15,8 @@ with DAG(dag_id="brandhound_takedown_recheck", schedule=timedelta(hours=1), star
                                         description="allow private addresses (the sandbox web only)")},
          doc_md="""
 ### Takedown re-check
-Hourly: re-fetches every URL of the brand's `sent` and `acknowledged` notices over plain HTTP (under the
+Hourly: re-fetches every URL of the brand's `sent` and `acknowledged` notices (each hourly for a week after it
+was sent, then daily, and again once a removal waits for its second sighting) over plain HTTP (under the
 crawler's SSRF rule) and records each check on the notice (outcome removed, unreachable or online, with the
 signal, status, final URL and body hash). A URL is removed only on a clear signal (404/410, a removed,
 suspension or parked page, NXDOMAIN, the captured content gone) seen twice `min_gap_hours` apart; a timeout

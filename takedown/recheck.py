@@ -18,7 +18,8 @@ another 4xx (a bot wall, a rate limit) or an empty body is **unreachable**: it i
 
 A URL is confirmed removed only when seen removed twice, at least ``min_gap`` apart (default
 :data:`MIN_GAP`), with no ``online`` check between (:func:`confirmed_removed`); unreachable checks in between
-neither confirm nor reset. When every URL of a ``sent`` or ``acknowledged`` notice is confirmed, the notice
+neither confirm nor reset. Notices are re-checked hourly for :data:`HOURLY_FOR` after they were sent, then
+daily (:func:`is_due`). When every URL of a ``sent`` or ``acknowledged`` notice is confirmed, the notice
 moves to ``removed`` by ``recheck`` with the signals as the reason, and is watched for re-ups for
 :data:`WATCH_FOR` (``watch_until``). Every check is appended to ``Takedown.checks``.
 """
@@ -52,6 +53,10 @@ WATCH_FOR = timedelta(days=30)
 #: HTML similarity to the capture at or above which the content is still there. The site detector calls a
 #: page similar to an official one from 0.5 (``detectors.site_detector.HTML_SIMILARITY``): the same scale.
 CONTENT_MATCH = 0.5
+#: Notices are re-checked at every (hourly) run for this long after they were sent, then once a day; a URL
+#: seen removed once is re-checked as soon as ``min_gap`` has passed, to confirm it.
+HOURLY_FOR = timedelta(days=7)
+DAILY = timedelta(hours=23)  # not 24: an hourly run that starts a little early must not slip a day
 #: Statuses whose notices are re-checked: sent to the recipient, not yet closed.
 CHECKED_STATUSES = ("sent", "acknowledged")
 #: How much of a page's visible text the wordings are looked for in: removal and suspension pages say it first.
@@ -243,6 +248,20 @@ def confirmed_removed(checks: list[RemovalCheck], url: str, min_gap: timedelta =
     return []
 
 
+def is_due(notice: Takedown, now: datetime, min_gap: timedelta = MIN_GAP) -> bool:
+    """Whether ``notice`` is re-checked at ``now``: hourly for :data:`HOURLY_FOR` after it was sent, then daily,
+    and always once a removed sighting waits for its confirmation."""
+    if not notice.checks:
+        return True
+    sent = [c.at for c in notice.history if c.status == "sent"]
+    if not sent or now - max(sent) <= HOURLY_FOR:
+        return True
+    last = max(c.at for c in notice.checks)
+    latest = {c.url: c for c in sorted(notice.checks, key=lambda c: c.at)}
+    pending = any(c.outcome == "removed" for c in latest.values())
+    return now - last >= (min_gap if pending else DAILY)
+
+
 def notice_urls(notice: Takedown) -> list[str]:
     """The notice's URLs, or those of its evidence when it lists none (leak notices name files, not URLs)."""
     urls = notice.urls or [e.url for e in notice.evidence if e.url]
@@ -330,7 +349,7 @@ def recheck(service: TakedownService, fetch: Fetch, now: datetime | None = None,
     for status in CHECKED_STATUSES:
         for listed in service.list(status=status):
             notice, condition = service._get(listed.doc_id())
-            if notice.status not in CHECKED_STATUSES:
+            if notice.status not in CHECKED_STATUSES or not is_due(notice, now, min_gap):
                 continue
             result = recheck_notice(notice, fetch, captures_of(notice, read), now, min_gap)
             try:

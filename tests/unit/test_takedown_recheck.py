@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from brandhound.items import File, NoticeEvidence, Recipient, RemovalCheck, Takedown
+from brandhound.items import File, NoticeEvidence, Recipient, RemovalCheck, StatusChange, Takedown
 from brandhound.page_fingerprint import HtmlFingerprint
 from takedown.lifecycle import TakedownError
-from takedown.recheck import (Capture, FetchResult, classify, confirmed_removed, recheck, recheck_notice,
+from takedown.recheck import (Capture, FetchResult, classify, confirmed_removed, is_due, recheck, recheck_notice,
                               wording_signal)
 from takedown.refetch import HttpRefetcher
 
@@ -272,6 +272,20 @@ def test_recheck_reads_the_captured_page_and_writes_each_notice_back():
     assert [c.signal for c in stored.checks] == ["content_present", "content_gone", "content_gone"]
     assert "content_gone" in stored.history[-1].reason
     assert service.listed == ["sent", "acknowledged"] * 3
+
+
+def test_hourly_the_first_week_then_daily_unless_a_removal_waits_for_confirmation():
+    n = notice()
+    n.history = [StatusChange(status="sent", at=T0, by="aino")]
+    week = timedelta(days=8)
+    assert is_due(n, T0 + week)  # never checked
+    n.checks = [rc("online", 1)]
+    assert is_due(n, T0 + timedelta(hours=2))  # first week: every run
+    n.checks = [rc("online", 8 * 24 - 2)]
+    assert not is_due(n, T0 + week)
+    assert is_due(n, T0 + week + timedelta(hours=21))
+    n.checks.append(rc("removed", 8 * 24 - 1))
+    assert not is_due(n, T0 + week + timedelta(hours=2)) and is_due(n, T0 + week + timedelta(hours=3))
 
 
 def test_a_conflicting_write_is_reported_not_lost_silently():
