@@ -30,10 +30,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from brandhound.items import Takedown
+from reporting.window import ReportError, parse_since
 from takedown.reups import status_time
 
 REUP_DAYS = (7, 15, 30)
@@ -196,6 +197,18 @@ def compute(notices: Iterable[Takedown], now: datetime, since: datetime | None =
         now=now, since=since, overall=_group(None, None, cohort, now, reup_seen),
         by_kind=[_group(k, None, ns, now, reup_seen) for k, ns in sorted(kinds.items())],
         by_recipient=[_group(k, r, ns, now, reup_seen) for (k, r), ns in sorted(recipients.items())])
+
+
+def parse_moment(text: str, now: datetime, option: str = "--since") -> datetime:
+    """A window back from ``now`` (``30d``, ``12h``, ``2w``) or an ISO 8601 date or time (UTC unless it says)."""
+    if text and text[-1:] in "hdw" and text[:-1].isdigit():
+        return now - parse_since(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ReportError(f"{option} {text!r}: expected a window such as 30d, 12h or 2w, or an ISO 8601 date or "
+                          "time such as 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _fmt_rate(part: int, whole: int) -> str:

@@ -119,3 +119,16 @@ def test_the_report_shows_the_metrics_with_their_denominators(notices, tmp_path)
     assert "3/5 (60%)" in html and "2/3 (67%)" in html  # all: removed of sent; re-up 7 d
     assert "&lt;b&gt;Hosty&lt;/b&gt;" in html and "<b>Hosty" not in html
     assert "Takedown metrics" not in render(data, tmp_path / "out2", store, made=NOW).html.read_text()
+
+
+def test_since_reads_a_window_or_a_date():
+    from reporting.takedown_metrics import parse_moment
+    from reporting.window import ReportError
+
+    assert parse_moment("30d", NOW) == NOW - 30 * D and parse_moment("12h", NOW) == NOW - 12 * H
+    assert parse_moment("2026-01-31", NOW) == datetime(2026, 1, 31, tzinfo=timezone.utc)
+    assert parse_moment("2026-01-31T12:00:00+02:00", NOW).utcoffset() == 2 * H
+    with pytest.raises(ReportError, match="--since 'last week': expected a window such as 30d"):
+        parse_moment("last week", NOW)
+    with pytest.raises(ReportError, match="--since '0d'"):
+        parse_moment("0d", NOW)
