@@ -379,3 +379,20 @@ def test_the_cli_prints_each_url_and_the_totals(monkeypatch, capsys):
     text = capsys.readouterr().out
     assert "removed     http_404" in text and f"{URL}  confirmed" in text and "(closed now)" in text
     assert "1 notices, 1 URLs checked: 1 removed, 0 unreachable, 0 online; 1 notices closed" in text
+
+
+def test_the_cli_json_has_each_check_and_the_totals(monkeypatch, capsys):
+    import argparse
+    import json
+
+    import brandhound.commands.takedown as commands
+    import takedown.refetch
+
+    service = FakeService([notice()], {})
+    monkeypatch.setattr(commands, "service_for", lambda args, settings: service)
+    monkeypatch.setattr(takedown.refetch.HttpRefetcher, "__call__", lambda self, url: FetchResult(url, error="timeout"))
+    args = argparse.Namespace(brand="b", allow_private=False, min_gap_hours=None, json=True)
+    assert commands.cmd_recheck(args, None) == 0
+    first, totals = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert first["checks"][0]["outcome"] == "unreachable" and first["checks"][0]["signal"] == "timeout"
+    assert not first["closed"] and totals["totals"]["unreachable"] == 1
