@@ -113,7 +113,9 @@ async def harden_page(page: Page, request: Any) -> None:
 
 
 async def _close_popup(popup: Page) -> None:
-    log.info("capture page %s opened a popup (%s); closed", popup.opener and popup.opener.url, popup.url)
+    # Page.opener is a coroutine method: reading .url off the method raised before the popup was closed.
+    opener = await popup.opener()
+    log.info("capture page %s opened a popup (%s); closed", opener and opener.url, popup.url)
     await popup.close()
 
 

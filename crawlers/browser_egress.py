@@ -19,7 +19,7 @@ import asyncio
 import ipaddress
 import logging
 import struct
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, cast
 
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import defer, protocol
@@ -27,6 +27,11 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint, T
 from twisted.internet.interfaces import IListeningPort
 
 from crawlers.middlewares.ssrf import AddressPolicy, SsrfRefused
+
+if TYPE_CHECKING:
+    from twisted.internet.address import IPv4Address
+    from twisted.internet.tcp import Connection
+    from twisted.python.failure import Failure
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +47,13 @@ MAX_PROXY_HEADER = 16 * 1024
 class _Pipe(protocol.Protocol):
     """One side of a spliced connection: what it receives goes to its peer, with flow control."""
 
-    peer: protocol.Protocol | None = None
+    # Both sides are TCP connections (the TCP4/TCP6 endpoints below), set by makeConnection before
+    # any callback runs; a connection is also the producer and consumer the flow control needs.
+    transport: Connection
+    peer: _Pipe | None = None
     _pending: bytes = b""
 
-    def splice(self, peer: protocol.Protocol) -> None:
+    def splice(self, peer: _Pipe) -> None:
         self.peer = peer
         # Back-pressure both ways: a slow reader pauses the other side's socket.
         self.transport.registerProducer(peer.transport, True)
@@ -59,7 +67,7 @@ class _Pipe(protocol.Protocol):
         else:  # arrived before the splice (a server that speaks first)
             self._pending += data
 
-    def connectionLost(self, reason) -> None:
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         if self.peer is not None and self.peer.transport is not None:
             self.peer.transport.loseConnection()
             self.peer = None
@@ -101,7 +109,7 @@ class _Upstream(_Pipe):
             return
         self.ready.callback(self._header[end + 4:])
 
-    def connectionLost(self, reason) -> None:
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         if not self.ready.called:
             self.ready.errback(ConnectionError(f"the connection closed before it was ready: {reason.getErrorMessage()}"))
         super().connectionLost(reason)
@@ -213,7 +221,8 @@ class BrowserEgressGuard:
     def proxy_url(self) -> str:
         if self._port is None:
             raise RuntimeError("the browser egress guard is not listening")
-        return f"socks5://127.0.0.1:{self._port.getHost().port}"
+        # A TCP4 server endpoint's port has an IPv4 address.
+        return f"socks5://127.0.0.1:{cast('IPv4Address', self._port.getHost()).port}"
 
     async def start(self) -> str:
         from twisted.internet import reactor
@@ -238,7 +247,8 @@ class BrowserEgressGuard:
         if self.egress_proxy:
             proxy = self.egress_proxy.split("://", 1)[-1].rstrip("/")
             proxy_host, _, proxy_port = proxy.rpartition(":")
-            endpoint = TCP4ClientEndpoint(reactor, proxy_host.strip("[]"), int(proxy_port), timeout=30)
+            endpoint: TCP4ClientEndpoint | TCP6ClientEndpoint = TCP4ClientEndpoint(reactor, proxy_host.strip("[]"), int(proxy_port),
+                                                                                   timeout=30)
             upstream = _Upstream(proxy, (host, port))
         else:
             endpoint_type = TCP6ClientEndpoint if ":" in address else TCP4ClientEndpoint

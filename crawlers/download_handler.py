@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import _ScrapyAgent
@@ -43,6 +43,9 @@ from crawlers.browser_egress import BrowserEgressGuard
 from crawlers.browser_user import own_user_launch_options
 from crawlers.middlewares.ssrf import AddressPolicy
 from crawlers.tor.socks import SocksAgent, SocksProxy
+
+if TYPE_CHECKING:
+    from twisted.web.client import HTTPConnectionPool
 
 
 class TorRouteError(ValueError):
@@ -77,6 +80,8 @@ class _TorScrapyAgent(_ScrapyAgent):
 class KeepConnections:
     """For a subclass of Scrapy's HTTP/1.1 handler: keep ``BRANDHOUND_POOL_PER_HOST`` idle
     connections per host (point 3 above)."""
+
+    _pool: HTTPConnectionPool  # made by the HTTP/1.1 handler's __init__
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)  # type: ignore[call-arg]

@@ -578,7 +578,7 @@ def _shown_prices(doc: Any, page: _Page) -> list[_Shown]:
         # A block of prices (old and new, with and without tax) is read after the prices in it.
         block = raw is not el.get("content") and currency_marks(raw) > 1 and len(set(_NUMBER.findall(raw))) > 1
         amount, currency = parse_price(raw, tld=page.country)
-        if _positive(amount) is None:
+        if amount is None or _positive(amount) is None:
             continue
         chain = [el, *el.iterancestors()][:8]
         if any(_NOT_MAIN.search(_attr_text(a)) for a in chain):
@@ -613,7 +613,7 @@ def _price_by_buy_button(doc: Any, page: _Page) -> tuple[float, str | None, str]
             continue
         if currency_marks(raw) >= 1 and len(set(_NUMBER.findall(raw))) == 1:
             amount, currency = parse_price(raw, tld=page.country)
-            if _positive(amount) is not None:
+            if amount is not None and _positive(amount) is not None:
                 return amount, currency, raw
     return None
 
@@ -726,10 +726,11 @@ def _visible(doc: Any, text: str, base: str, into: ExtractedListing, now: dateti
                     sib = el.getnext()
                     value = _el_text(sib) if sib is not None else None
                 if value:
+                    parsed: str | int | None = value
                     if attr == "quantity":
                         m = re.search(r"\d+", value)
-                        value = int(m.group()) if m else None
-                    setattr(into, attr, value)
+                        parsed = int(m.group()) if m else None
+                    setattr(into, attr, parsed)
                     break
     if not into.images:
         seen: list[str] = []

@@ -74,13 +74,14 @@ class BackoffRetryMiddleware(RetryMiddleware):
             wait = max(wait, min(retry_after, self.retry_after_max_s))
         return wait
 
-    async def process_response(self, request: Request, response: Response) -> Request | Response:
+    # Scrapy runs coroutine middleware methods; its RetryMiddleware's annotations know only plain ones.
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await self._wait(result, retry_after_seconds(response.headers.get(b"Retry-After")))
         return result
 
-    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await self._wait(result)
@@ -92,6 +93,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return
         stats = self.crawler.stats
         stats.inc_value("brandhound/retry/waits")
-        stats.inc_value("brandhound/retry/wait_seconds", round(wait, 3))
+        # Scrapy's stats add any number; inc_value's annotation says int.
+        stats.inc_value("brandhound/retry/wait_seconds", round(wait, 3))  # type: ignore[arg-type]
         log.debug("Retry %d of %s in %.1f s", retry.meta.get("retry_times", 1), retry.url, wait)
         await asyncio.sleep(wait)

@@ -76,7 +76,7 @@ class AddressPolicy:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
             except (socket.gaierror, UnicodeError) as exc:
                 raise SsrfRefused(f"refused {host}: it does not resolve ({exc})") from None
-            self._cache[host] = tuple(sorted({info[4][0] for info in infos}))
+            self._cache[host] = tuple(sorted({str(info[4][0]) for info in infos}))
         return self._cache[host]
 
     async def refusal(self, host: str) -> str | None:

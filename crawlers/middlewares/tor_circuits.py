@@ -60,7 +60,8 @@ class TorCircuitRenewalMiddleware:
         self._newnym_busy = False
         self.watch = None if socks is None or outage_wait_s <= 0 else TorClientWatch(
             socks, bootstrap=self._bootstrap if control is not None else None, max_wait_s=outage_wait_s,
-            on_back=lambda down_s: crawler.stats.inc_value("brandhound/tor/client_down_seconds", round(down_s, 1)))
+            # Scrapy's stats add any number; inc_value's annotation says int.
+            on_back=lambda down_s: crawler.stats.inc_value("brandhound/tor/client_down_seconds", round(down_s, 1)))  # type: ignore[arg-type]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TorCircuitRenewalMiddleware:
@@ -96,6 +97,7 @@ class TorCircuitRenewalMiddleware:
 
     async def _hold(self, request: Request, why: str, holds: int) -> Request | None:
         self.crawler.stats.inc_value("brandhound/tor/requests_held")
+        assert self.watch is not None, "requests are held only while a client watch runs"
         back = self.watch.wait(why)
         self.crawler.stats.set_value("brandhound/tor/client_outages", self.watch.outages)
         if not await maybe_deferred_to_future(back):
@@ -141,11 +143,13 @@ class TorCircuitRenewalMiddleware:
         return TorManager(host, port, password=self.password, cookie_path=self.cookie)
 
     def _bootstrap(self) -> dict:
+        assert self._manager is not None, "the watch bootstraps through the ControlPort only when there is one"
         return self._manager.bootstrap_status()
 
     def _newnym(self, site: str) -> str:
         from crawlers.tor.manager import NewnymRateLimited
 
+        assert self._manager is not None, "NEWNYM is sent only when there is a ControlPort"
         try:
             self._manager.new_identity(wait=False)
         except NewnymRateLimited as exc:

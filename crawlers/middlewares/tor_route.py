@@ -30,7 +30,7 @@ import hashlib
 import logging
 import secrets
 import weakref
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -53,6 +53,7 @@ def parse_socks(value: Any, setting: str = "BRANDHOUND_TOR_SOCKS") -> tuple[str,
     """ "127.0.0.1:9050", "socks5h://127.0.0.1:9050", ("127.0.0.1", 9050) -> ("127.0.0.1", 9050); empty -> None."""
     if not value:
         return None
+    host: str | None
     if isinstance(value, (tuple, list)) and len(value) == 2:
         host, port = str(value[0]), value[1]
     else:
@@ -67,7 +68,7 @@ def parse_socks(value: Any, setting: str = "BRANDHOUND_TOR_SOCKS") -> tuple[str,
         except ValueError:
             host, port = None, None
     try:
-        port = int(port)  # type: ignore[arg-type]
+        port = int(port)
     except (TypeError, ValueError):
         port = 0
     if not host or not 0 < port < 65536:
@@ -197,7 +198,7 @@ class TorRouteMiddleware:
         self.crawler.stats.inc_value("brandhound/tor/routed")
         return None
 
-    def _refuse(self, request: Request, why: str) -> None:
+    def _refuse(self, request: Request, why: str) -> NoReturn:
         self.crawler.stats.inc_value("brandhound/tor/refused")
         message = f"refusing {request.url[:300]}: {why}"
         log.warning(message)

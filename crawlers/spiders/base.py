@@ -71,6 +71,7 @@ class BrandSpider(scrapy.Spider):
         url = request.url if request is not None else "?"
         first = request.meta.get("redirect_urls", [url])[0] if request is not None else url
         via = f" (redirected to {url[:300]})" if first != url else ""
+        assert failure.type is not None, "a Failure always holds its exception's type"
         reason = failure.getErrorMessage() or failure.type.__name__
         self.crawler.stats.inc_value(f"brandhound/fetch_failed/{failure.type.__name__}")
         self.logger.warning("fetch failed: %s%s: %s: %s", first[:300], via, failure.type.__name__, reason[:300])

@@ -27,7 +27,7 @@ from typing import Any
 from twisted.internet import error as txerror
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
-from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.interfaces import IProtocol, IProtocolFactory, IStreamClientEndpoint, ITCPTransport
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool, URI
@@ -129,13 +129,16 @@ def _credential(value: str, what: str) -> bytes:
 class _SocksHandshake(Protocol):
     """Speaks SOCKS5 on a fresh connection to the proxy, then forwards everything to ``inner``."""
 
-    def __init__(self, endpoint: SocksClientEndpoint, factory: Factory, ready: Deferred):
+    # A TCP connection to the proxy, set by makeConnection before any callback below runs.
+    transport: ITCPTransport
+
+    def __init__(self, endpoint: SocksClientEndpoint, factory: IProtocolFactory, ready: Deferred):
         self._endpoint = endpoint
         self._factory = factory
         self._ready = ready
         self._buf = b""
         self._state = "greeting"
-        self.inner: Protocol | None = None
+        self.inner: IProtocol | None = None
         self._timer: Any = None
 
     # -- our side of the handshake
@@ -163,6 +166,7 @@ class _SocksHandshake(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         if self._state == "open":
+            assert self.inner is not None, "the state is open only once inner is set"
             self.inner.dataReceived(data)
             return
         if self._state == "failed":
@@ -253,6 +257,7 @@ class _SocksHandshake(Protocol):
             self._timer.cancel()
         self._timer = None
         if self._state == "open":
+            assert self.inner is not None, "the state is open only once inner is set"
             self.inner.connectionLost(reason)
             return
         if not self._ready.called:
@@ -265,7 +270,7 @@ class _SocksHandshake(Protocol):
 class _HandshakeFactory(Factory):
     noisy = False
 
-    def __init__(self, endpoint: SocksClientEndpoint, factory: Factory, ready: Deferred):
+    def __init__(self, endpoint: SocksClientEndpoint, factory: IProtocolFactory, ready: Deferred):
         self._endpoint, self._factory, self._ready = endpoint, factory, ready
 
     def buildProtocol(self, addr: Any) -> _SocksHandshake:
@@ -301,7 +306,7 @@ class SocksClientEndpoint:
         cls = TCP6ClientEndpoint if ip.version == 6 else TCP4ClientEndpoint
         return cls(self._reactor, str(ip), port, timeout=timeout)
 
-    def connect(self, protocolFactory: Factory) -> Deferred:
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred:
         tcp_connected: Deferred | None = None
         handshake: list[_SocksHandshake] = []
 
@@ -328,6 +333,7 @@ class SocksClientEndpoint:
             elif failure.check(txerror.TimeoutError, txerror.TCPTimedOutError):
                 exc = SocksTimeout(f"Tor SOCKS port {proxy.address}: no connection within {self._timeout:g} s")
             elif failure.check(CancelledError):
+                assert failure.value is not None, "a Failure always holds its exception"
                 exc = failure.value
             else:
                 exc = SocksProxyUnreachable(f"Tor SOCKS port {proxy.address}: {failure.getErrorMessage()}")
