@@ -1,7 +1,7 @@
 """Re-ups: removed content that comes back within its watch window becomes a follow-up notice citing the first.
 
-For ``WATCH_DAYS`` after a notice is removed (until its ``watch_until``), a finding seen after
-the removal *matches* the notice, by the first of these rules that holds (:func:`reup_rule`):
+For ``WATCH_FOR`` (30 days) after a notice is removed (until the ``watch_until`` the re-check
+sets), a finding seen after the removal *matches* the notice, by the first of these rules that holds (:func:`reup_rule`):
 
 - ``same_url``: its URL (as found or after redirects) is one the notice listed;
 - ``same_seller``: the same seller name (case-insensitive) on the same marketplace, i.e. the
@@ -29,10 +29,8 @@ from brandhound.items import NoticeEvidence, Takedown
 from brandhound.profile import BrandProfile
 from brandhound.urls import registered_domain
 from takedown.drafting import draft, evidence_of, rerender
+from takedown.recheck import WATCH_FOR
 from takedown.recipients import Case, Target
-
-#: How long removed content is watched for re-ups, when the notice has no ``watch_until``.
-WATCH_DAYS = 30
 
 #: The matching rules, in the order they are tried.
 RULES = ("same_url", "same_seller", "same_campaign", "same_images", "same_page")
@@ -51,19 +49,20 @@ def status_time(notice: Takedown, status: str) -> datetime | None:
 
 
 def watch_end(notice: Takedown) -> datetime | None:
-    """Until when the removed content of ``notice`` is watched: ``watch_until``, else removal + WATCH_DAYS."""
+    """Until when the removed content of ``notice`` is watched: ``watch_until``, else removal + WATCH_FOR
+    (a notice marked removed by hand has no ``watch_until``)."""
     if notice.watch_until:
         return notice.watch_until
     removed = status_time(notice, "removed")
-    return removed + timedelta(days=WATCH_DAYS) if removed else None
+    return removed + WATCH_FOR if removed else None
 
 
-def start_watch(notice: Takedown, days: int = WATCH_DAYS) -> Takedown:
-    """Set ``watch_until`` to ``days`` after the removal of ``notice`` (call it when the notice becomes removed)."""
+def start_watch(notice: Takedown, watch: timedelta = WATCH_FOR) -> Takedown:
+    """Set ``watch_until`` to ``watch`` after the removal of ``notice`` (for a notice marked removed by hand)."""
     removed = status_time(notice, "removed")
     if removed is None:
         raise ValueError(f"notice {notice.doc_id()} is {notice.status}: only a removed notice is watched for re-ups")
-    notice.watch_until = removed + timedelta(days=days)
+    notice.watch_until = removed + watch
     return notice
 
 

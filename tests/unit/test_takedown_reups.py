@@ -13,7 +13,8 @@ from reporting.takedown_metrics import compute
 from takedown.recipients import Case
 from takedown.drafting import draft
 from takedown.recipients import Target
-from takedown.reups import (WATCH_DAYS, follow_up_notice, match_reups, plan_follow_ups, repeat_infringers, reup_rule,
+from takedown.recheck import WATCH_FOR
+from takedown.reups import (follow_up_notice, match_reups, plan_follow_ups, repeat_infringers, reup_rule,
                             start_watch, watch_end, without_reups)
 from tests.conftest import EXAMPLE_BRAND
 
@@ -75,10 +76,10 @@ def test_only_removed_notices_within_their_watch_and_sightings_after_removal_mat
     matches = match_reups([removed_notice(), open_notice], [back, before], now)
     assert [(n.doc_id(), c) for n, c in matches] == [(removed_notice().doc_id(), back)]
     # After the watch ends nothing matches, even a sighting inside the window.
-    assert watch_end(removed_notice()) == REMOVED + WATCH_DAYS * D
-    assert match_reups([removed_notice()], [back], REMOVED + (WATCH_DAYS + 1) * D) == []
+    assert watch_end(removed_notice()) == REMOVED + WATCH_FOR
+    assert match_reups([removed_notice()], [back], REMOVED + WATCH_FOR + D) == []
     # A shorter watch set on removal ends earlier.
-    short = start_watch(removed_notice(), days=1)
+    short = start_watch(removed_notice(), D)
     assert short.watch_until == REMOVED + D and match_reups([short], [back], now) == []
     with pytest.raises(ValueError, match="only a removed notice is watched"):
         start_watch(open_notice)
