@@ -179,6 +179,10 @@ class Settings:
     hmac_key_id: str | None = None
     #: Keys replaced by the current one (``BRANDHOUND_HMAC_PREVIOUS_KEYS(_FILE)``), newest first.
     hmac_previous_keys: tuple[HmacKey, ...] = ()
+    #: The RFC 3161 Time-Stamp Authority that stamps bundle manifests (``BRANDHOUND_TSA_URL``), and
+    #: the PEM certificate(s) its certificate must be issued by (``BRANDHOUND_TSA_TRUST_ANCHOR``).
+    tsa_url: str | None = None
+    tsa_trust_anchor: Path | None = None
 
     @property
     def hmac_key_file(self) -> Path:
@@ -259,6 +263,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     key_id = env.get("BRANDHOUND_HMAC_KEY_ID") or None
     if key_id is not None and not _KEY_ID.match(key_id):
         raise ConfigError(f"BRANDHOUND_HMAC_KEY_ID={key_id!r}: expected 1-64 letters, digits, '.', '_' or '-'")
+    tsa_url = env.get("BRANDHOUND_TSA_URL") or None
+    if tsa_url and urlsplit(tsa_url).scheme not in {"http", "https"}:
+        raise ConfigError(f"BRANDHOUND_TSA_URL={tsa_url!r}: expected an http(s) URL")
+    anchor = env.get("BRANDHOUND_TSA_TRUST_ANCHOR") or None
+    if anchor and not Path(anchor).is_file():
+        raise ConfigError(f"BRANDHOUND_TSA_TRUST_ANCHOR={anchor}: no such file")
+    if tsa_url and not anchor:
+        # A token nobody can check against a trusted issuer proves nothing; refuse rather than pretend.
+        raise ConfigError("BRANDHOUND_TSA_URL needs BRANDHOUND_TSA_TRUST_ANCHOR: the PEM CA that issues the TSA's certificate")
     return Settings(home=home, es=es, local_node=local, spool_dir=spool, evidence_dir=evidence,
+                    tsa_url=tsa_url, tsa_trust_anchor=Path(anchor) if anchor else None,
                     hmac_key_value=hmac_key, hmac_key_id=key_id,
                     hmac_previous_keys=_previous_hmac_keys(_secret(env, "BRANDHOUND_HMAC_PREVIOUS_KEYS")))

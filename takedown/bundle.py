@@ -7,6 +7,11 @@ manifests' SHA-256 (also kept on the Takedown document as ``manifest_sha256``), 
 generation time and the tool version. :func:`verify` recomputes every hash, so altering
 one byte of any bundled file, or adding or removing one, is reported.
 
+When a Time-Stamp Authority is configured, ``manifest.tsr`` next to the batch manifest holds its
+RFC 3161 answer over the manifest's SHA-256 (:mod:`takedown.timestamping`), and :func:`verify`
+checks that token too; a capture's WARC (``*.warc.gz``) is read back and its record digests
+recomputed, so what was served is checked, not only the file's hash.
+
 Evidence files are copied from the evidence store, which names each file by its SHA-256;
 a stored file that no longer matches its name is refused at export rather than bundled.
 """
@@ -23,10 +28,15 @@ from typing import Any
 
 from brandhound import __version__
 from brandhound.evidence import EvidenceStore
-from brandhound.items import File, Takedown
+from cryptography import x509
+
+from brandhound import warc
+from brandhound.items import File, Hash, Takedown
+from takedown import timestamping
 from takedown.lifecycle import TakedownError
 
 MANIFEST = "manifest.json"
+TOKEN = "manifest.tsr"
 FORMAT = "brandhound-takedown-bundle/1"
 _CHUNK = 1 << 20
 
@@ -93,6 +103,15 @@ def batch_manifest(root: Path, notices: dict[str, str], generated_at: datetime) 
     })
 
 
+def timestamp_manifest(root: Path, tsa_url: str, anchors: list[x509.Certificate], timeout: float = 30) -> File:
+    """Have the batch manifest at ``root`` time-stamped; writes the verified answer to ``manifest.tsr``."""
+    manifest = (root / MANIFEST).read_bytes()
+    answer = timestamping.request_timestamp(tsa_url, hashlib.sha256(manifest).digest(), anchors, timeout=timeout)
+    (root / TOKEN).write_bytes(answer)
+    return File(path=TOKEN, size=len(answer), mime_type=timestamping.REPLY_TYPE,
+                hash=Hash(sha256=hashlib.sha256(answer).hexdigest()))
+
+
 def zip_tree(root: Path, target: Path) -> Path:
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(root.rglob("*")):
@@ -110,6 +129,8 @@ class Verification:
     files_checked: int = 0
     notices: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: What the manifest's time-stamp proves, or "no timestamp".
+    timestamp: str = "no timestamp"
 
     @property
     def ok(self) -> bool:
@@ -159,8 +180,24 @@ def _check(tree: _Tree, listed: dict[str, Any], report: Verification, where: str
                                    f"({facts.get('sha256')}, {facts.get('size')} bytes): the file was altered")
 
 
-def verify(bundle: str | Path) -> Verification:
-    """Check a bundle (ZIP or directory) against its manifests; problems say which file and how."""
+def _check_timestamp(tree: _Tree, report: Verification, anchors: list[x509.Certificate] | None) -> None:
+    if TOKEN not in tree.names:
+        return
+    try:
+        stamp = timestamping.verify_response(tree.read(TOKEN), hashlib.sha256(tree.read(MANIFEST)).digest(), anchors)
+    except timestamping.TimestampError as exc:
+        report.timestamp = f"{TOKEN}: INVALID"
+        report.problems.append(f"{TOKEN}: {exc}")
+        return
+    trust = (f"its certificate issued by {stamp.anchor}" if stamp.anchor
+             else "its issuer NOT checked: no TSA trust anchor configured")
+    report.timestamp = (f"timestamp {stamp.gen_time.isoformat()} (serial {stamp.serial_number}) by {stamp.tsa}, "
+                        f"{trust}")
+
+
+def verify(bundle: str | Path, anchors: list[x509.Certificate] | None = None) -> Verification:
+    """Check a bundle (ZIP or directory) against its manifests, its WARCs' record digests and its
+    time-stamp token (against ``anchors``, the TSA trust anchors); problems say which file and how."""
     bundle = Path(bundle)
     if not bundle.exists():
         raise TakedownError(f"{bundle}: no such bundle")
@@ -175,7 +212,7 @@ def verify(bundle: str | Path) -> Verification:
     except (ValueError, KeyError, TypeError) as exc:
         raise TakedownError(f"{bundle}: {MANIFEST} is not a bundle manifest: {exc}") from None
     _check(tree, files, report, MANIFEST)
-    for extra in sorted(tree.names - set(files) - {MANIFEST}):
+    for extra in sorted(tree.names - set(files) - {MANIFEST, TOKEN}):
         report.problems.append(f"{extra}: in the bundle but not in {MANIFEST}")
     for notice in notices:
         name = notice.get("manifest", "")
@@ -187,4 +224,7 @@ def verify(bundle: str | Path) -> Verification:
                 _check(tree, json.loads(tree.read(name))["files"], report, name)
             except (ValueError, KeyError, TypeError):
                 report.problems.append(f"{name}: not a notice manifest")
+    for name in sorted(n for n in tree.names if n.endswith(warc.SUFFIX)):
+        report.problems.extend(warc.check_warc(tree.read(name), name).problems)
+    _check_timestamp(tree, report, anchors)
     return report
