@@ -27,6 +27,7 @@ from brandhound.items import LegalCheck, Takedown, utcnow
 from brandhound.profile import BrandProfile
 from brandhound.urls import registered_domain
 from takedown.render import FALLBACK, catalog
+from takedown.text import one_line
 
 DMCA, DSA, RAA = "dmca_512c3", "dsa_art16", "icann_raa_3_18"
 
@@ -102,7 +103,8 @@ def _locations(f: Facts) -> str | None:
     urls = sorted({u for u in f.notice.urls} | {e.url for e in f.notice.evidence if e.url})
     if not urls:
         return "the notice lists no URL"
-    absent = [u for u in urls if not f.has(u)]
+    # A URL cut short in the text (takedown.text.MAX_QUOTED) does not locate the material either.
+    absent = [one_line(u, 120) for u in urls if not f.has(u)]
     return f"URL not in the text: {', '.join(absent)}" if absent else None
 
 

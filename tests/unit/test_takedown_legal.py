@@ -11,7 +11,7 @@ from brandhound.evidence import EvidenceStore
 from brandhound.items import File, Hash, NoticeEvidence, Recipient, Takedown
 from brandhound.mapping import from_document, to_document
 from brandhound.profile import load_profile
-from sandbox.takedown_samples import sample_cases
+from sandbox.takedown_samples import listing_case, sample_cases
 from takedown import legal
 from takedown.drafting import plan_notices, rerender
 from takedown.lifecycle import TransitionError
@@ -142,8 +142,12 @@ def test_reports_to_own_team_and_law_enforcement_have_no_regime(tmp_path):
 
 
 def test_every_sample_draft_passes_except_a_fake_store_sent_to_its_registrar(tmp_path):
-    drafts = plan_notices(sample_cases(EvidenceStore(tmp_path), PROFILE).cases, PROFILE, RecipientFinder(PROFILE),
-                          now=NOW)
+    store = EvidenceStore(tmp_path)
+    cases = sample_cases(store, PROFILE).cases
+    # The review console's end-to-end test adds a listing with hostile scraped text to the campaign.
+    cases.append(listing_case(store, PROFILE, "https://www.bazaarhub.com/item/1666", '<img src=x onerror="1">cup',
+                              seller="<script>x</script>", marketplace="BazaarHub", campaign="cmp-aalto-replicas"))
+    drafts = plan_notices(cases, PROFILE, RecipientFinder(PROFILE), now=NOW)
     refused = []
     for draft in drafts:
         problem = legal.refusal(draft, legal.check(draft, PROFILE))
@@ -151,6 +155,16 @@ def test_every_sample_draft_passes_except_a_fake_store_sent_to_its_registrar(tmp
             refused.append((draft, problem))
     assert [(d.recipient.kind, {e.kind for e in d.evidence}) for d, _ in refused] == [("registrar", {"fake_store"})]
     assert len(drafts) - len(refused) == 10
+
+
+def test_a_url_cut_short_in_the_text_does_not_locate_the_material(tmp_path):
+    draft = notice("host")
+    long_url = "https://kestrava-outlet.example/" + "x" * 400
+    draft.evidence[0].url = draft.evidence[0].final_url = long_url
+    draft.urls = [long_url]
+    rerender(draft, PROFILE, now=NOW)
+    problem = legal.refusal(draft, legal.check(draft, PROFILE))
+    assert "512(c)(3)(A)(iii)" in problem and "16(2)(b)" in problem and "URL not in the text" in problem
 
 
 def test_a_counterfeit_store_is_not_dns_abuse_and_belongs_to_host_and_search_engines(tmp_path):
