@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import AbstractSet, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
-from brandhound.items import NoticeEvidence, Takedown
+from brandhound.items import File, NoticeEvidence, Takedown
 from brandhound.profile import BrandProfile
 from brandhound.urls import registered_domain
 from takedown.drafting import draft, evidence_of, rerender
@@ -75,8 +75,8 @@ def _fold(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
 
 
-def _shas(files: Iterable[object]) -> set[str]:
-    return {f.hash.sha256 for f in files if f is not None and f.hash.sha256}  # type: ignore[attr-defined]
+def _shas(files: Iterable[File | None]) -> set[str]:
+    return {f.hash.sha256 for f in files if f is not None and f.hash.sha256}
 
 
 def reup_rule(notice: Takedown, case: Case, same_page: SamePage | None = None) -> str | None:
