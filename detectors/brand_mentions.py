@@ -143,6 +143,7 @@ class BrandMatcher:
                                            score_cutoff=self.product_similarity, limit=None):
             term, folded_term = self.product_terms[i]
             alignment = fuzz.partial_ratio_alignment(folded_term, spaced)
+            assert alignment is not None, "without a score cutoff rapidfuzz always aligns"
             found[term] = Mention("product", term, spaced[alignment.dest_start:alignment.dest_end], round(score, 1))
         return sorted(found.values(), key=lambda m: (m.kind != "brand", -m.score, m.term))
 

@@ -157,7 +157,8 @@ class ListingScorer:
         matches = [(img.url, m) for img in listing.images if (m := self.images.match(img.phash)) is not None]
         if not matches:
             return []
-        url, m = min(matches, key=lambda um: um[1].distance)
+        # A stage-1 (hash) match always has its distance; ``or 0`` only tells mypy so.
+        url, m = min(matches, key=lambda um: um[1].distance or 0)
         name = "mirrored_official_image" if m.mirrored else "official_image"
         how = "a mirror image of" if m.mirrored else "the same photo as"
         return [Evidence(name, m.official, WEIGHTS[name],

@@ -57,7 +57,7 @@ def per_brand_scorer(profiles: Sequence[DetectionProfile]) -> BrandScorer:
         best: list[tuple[str | None, DomainScore] | None] = [None] * len(names)
         for brand, scorer in scorers:
             for i, result in enumerate(scorer.score_many(list(names))):
-                if best[i] is None or result.score > best[i][1].score:
+                if (current := best[i]) is None or result.score > current[1].score:
                     best[i] = (brand, result)
         return [b if b is not None else (None, DomainScore(n, n, None, 0.0)) for n, b in zip(names, best)]
 

@@ -368,7 +368,7 @@ def _hyphenation(s: str) -> set[str]:
 
 
 def _insertion(s: str) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for i, ch in enumerate(s):
         near = ANY_NEIGHBOURS.get(ch, "")
         if near:
@@ -407,7 +407,7 @@ def _vowel_swap(s: str) -> set[str]:
 
 
 def _dictionary(s: str, words: Iterable[str]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     parts = s.split("-")
     for w in words:
         if not (s.startswith(w) and s.endswith(w)):
@@ -517,9 +517,9 @@ def permutations(domain: str, kinds: Iterable[str] | None = None, *,
                 if len(host) <= 253:
                     append(Candidate(name, host, kind))
             continue
-        host = _encode_cached(name, cache)
-        if host is not None:
-            append(Candidate(name, host, kind))
+        encoded = _encode_cached(name, cache)
+        if encoded is not None:
+            append(Candidate(name, encoded, kind))
     return out
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -306,8 +307,8 @@ def _is_under(host: str, domains: set[str]) -> str | None:
 class DomainScorer:
     """Scores host names against a brand's official domains and names. Build once per brand."""
 
-    def __init__(self, official_domains: list[str], names: list[str] = (), misspellings: list[str] = (),
-                 allowlist: list[str] = ()):
+    def __init__(self, official_domains: list[str], names: Sequence[str] = (), misspellings: Sequence[str] = (),
+                 allowlist: Sequence[str] = ()):
         if not official_domains:
             raise ValueError("a brand needs at least one official domain to score domains against")
         self.official = [to_unicode(d.lower()) for d in official_domains]

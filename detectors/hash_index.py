@@ -108,7 +108,7 @@ class _Table:
         self.keys = np.empty(0, dtype=self.dtype)
         self.rows = np.empty(0, dtype=np.int64)
         self.hashes = np.empty(0, dtype=np.uint64)  # the full hashes in this table's order
-        self.offsets = None
+        self.offsets: np.ndarray | None = None
 
     @property
     def dtype(self):

@@ -46,7 +46,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from urllib.parse import unquote, urlsplit
 
 import ahocorasick
@@ -539,7 +539,7 @@ class LeakScanner:
         if isinstance(source, os.PathLike):
             return self.scan_path(source)
         if hasattr(source, "read"):
-            return self._scan_chunks(self._read_chunks(source))
+            return self._scan_chunks(self._read_chunks(cast(BinaryIO, source)))  # hasattr does not narrow
         return self._scan_chunks(source)
 
     def scan_text(self, text: str) -> Iterator[LeakHit]:
@@ -706,7 +706,7 @@ class LeakScanner:
             ident = _name_start(piece, begin)
             if "ws" in groups and match.group("ws") is not None and not _ENV_BEFORE.search(piece, max(0, ident - 16), ident):
                 continue  # a name and a word after it, not a Dockerfile ENV
-            name = rule.name
+            name: str | None = rule.name
             if rule.name == "api_token":
                 at, end = match.start(rule.group), match.end()
                 if match.group("xml") is not None and not piece.startswith(b"</", end):
@@ -777,6 +777,7 @@ class LeakScanner:
 
         taken: list[tuple[int, int]] = []
         found = 0
+        m: re.Match[str] | None
         for m in (_USERINFO.finditer(text) if "://" in text else ()):
             taken.append(m.span())
             user, password = unquote(m.group(1)), unquote(m.group(2))
@@ -946,6 +947,7 @@ class LeakScanner:
         host = next((f for f in record if f[0] == "host" and f[3]), None) or \
             next((f for f in record if f[0] == "host"), None)
         corp = corporate[0][3]
+        assert corp is not None, "corporate holds only settings with a corporate domain"
         for cls, at, value, _ in record:
             if cls != "pass" or at in done_records or not _password_ok(value):
                 continue
@@ -1037,7 +1039,7 @@ def _line_fields(text: str) -> list[tuple[str, str, int]]:
 def _stealer_field(text: str) -> tuple[str, str, int] | None:
     m = _FIELD_LINE.match(text)
     name = m and _field_name(m.group(1))
-    return (name, m.group(2), m.start(2)) if name else None
+    return (name, m.group(2), m.start(2)) if m and name else None
 
 
 def _is_field_line(raw: bytes) -> bool:
@@ -1066,8 +1068,9 @@ def _dequote(value: str) -> tuple[str, int]:
     if value[:1] in ("'", '"'):
         end = value.find(value[0], 1)
         return (value[1:end], 1) if end != -1 else (value[1:].rstrip(",; "), 1)
-    token = re.match(r"[^\s,;]*", value).group()
-    return token, 0
+    token = re.match(r"[^\s,;]*", value)
+    assert token is not None, "the pattern matches the empty string"
+    return token.group(), 0
 
 
 def _config_fields(text: str) -> list[tuple[str, str, int]]:
@@ -1077,6 +1080,7 @@ def _config_fields(text: str) -> list[tuple[str, str, int]]:
     connection strings (``Server=...;User Id=...;Password=...``), a URL's host and query
     (``jdbc:mysql://db.corp/x?user=..&password=..``) and ``.netrc``-style ``machine host login user password secret``."""
     out: list[tuple[str, str, int]] = []
+    m: re.Match[str] | None
     if "<" in text:
         for m in _XML_ELEMENT.finditer(text):
             out.append((m.group(1), m.group(2).strip(), m.start(2) + len(m.group(2)) - len(m.group(2).lstrip())))

@@ -52,7 +52,8 @@ _ORBS: dict[int, object] = {}
 
 def _orb(n_features: int):
     if n_features not in _ORBS:  # kept per process: creating one costs more than using it on a small image
-        _ORBS[n_features] = cv2.ORB_create(nfeatures=n_features, scaleFactor=1.2, nlevels=8, fastThreshold=12)
+        # OpenCV's stubs name the factory ORB.create; cv2.ORB_create is the same function.
+        _ORBS[n_features] = cv2.ORB_create(nfeatures=n_features, scaleFactor=1.2, nlevels=8, fastThreshold=12)  # type: ignore[attr-defined]
     return _ORBS[n_features]
 
 
@@ -71,7 +72,7 @@ def _grey(img: Image.Image, work_side: int) -> np.ndarray:
     if max(grey.size) * scale < MIN_SIDE:
         scale = MIN_SIDE / max(grey.size)
     if scale != 1.0:
-        grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))), Image.BICUBIC)
+        grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))), Image.Resampling.BICUBIC)
     return np.asarray(grey)
 
 
@@ -111,7 +112,7 @@ class LocalIndex:
         self.owners = np.concatenate([np.full(len(f), i, dtype=np.int32) for i, f in enumerate(features)]) \
             if features else np.empty(0, np.int32)
         self._exact = cv2.BFMatcher(cv2.NORM_HAMMING)
-        self._lsh = None
+        self._lsh: cv2.FlannBasedMatcher | None = None
 
     @classmethod
     def from_arrays(cls, points: np.ndarray, descriptors: np.ndarray, owners: np.ndarray, count: int) -> LocalIndex:

@@ -339,7 +339,8 @@ class RdapClient:
                  proxy: str | None = None, ca_bundle: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  cache_size: int = 4096, cache_ttl: float = 24 * 3600, negative_ttl: float = 3600,
                  bootstrap_retry: float = 600):
-        self._bootstrap_source = bootstrap
+        # What to load the registry from when none was given ready-made.
+        self._bootstrap_source: dict | str | Path = IANA_BOOTSTRAP if isinstance(bootstrap, Bootstrap) else bootstrap
         self._bootstrap: Bootstrap | None = bootstrap if isinstance(bootstrap, Bootstrap) else None
         self._bootstrap_failed: tuple[float, RdapError] | None = None
         self._bootstrap_retry = bootstrap_retry

@@ -32,6 +32,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from lxml import html as lxml_html
 from lxml.etree import ParserError
@@ -212,8 +213,9 @@ class SiteScorer:
         return out
 
     def _is_brand_zone(self, domain: str | None) -> bool:
-        return bool(domain) and any(domain == z or domain.endswith("." + z)
-                                    for z in self.official_zones | self.allow_zones)
+        if not domain:
+            return False
+        return any(domain == z or domain.endswith("." + z) for z in self.official_zones | self.allow_zones)
 
     def _form_evidence(self, site: Site, page_zone: str | None, shop: bool, impersonates: bool,
                        lookalike: float) -> list[Evidence]:
@@ -268,7 +270,7 @@ class SiteScorer:
         if age >= YOUNG_DAYS:
             return []
         strength = 1.0 if age <= VERY_YOUNG_DAYS else 0.6
-        by = f" through {site.rdap.registrar}" if site.rdap.registrar else ""
+        by = f" through {site.rdap.registrar}" if site.rdap and site.rdap.registrar else ""
         return [Evidence("young_domain", f"{max(age, 0):.0f} days", WEIGHTS["young_domain"], strength,
                          evidence=f"the domain was registered {created:%Y-%m-%d}{by}, "
                                   f"{max(age, 0):.0f} days ago (RDAP)")]
@@ -377,7 +379,8 @@ class SiteDetector:
 
     def scorer(self) -> SiteScorer:
         if self._scorer is None:
-            spider = getattr(self.crawler, "spider", None)
+            # Scrapy sets crawler.spider before the first item reaches a pipeline.
+            spider: Any = getattr(self.crawler, "spider", None)
             profile = self._profile or spider.profile
             self._scorer = SiteScorer.from_profile(profile, OfficialImages.from_profile(profile),
                                                    getattr(spider, "official_references", None))

@@ -22,10 +22,11 @@ REASON = "disk_full"
 
 def is_disk_full(exc: BaseException) -> bool:
     """``exc`` (or what it was raised from) says the disk or the quota is full."""
-    while exc is not None:
-        if isinstance(exc, OSError) and exc.errno in FULL:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in FULL:
             return True
-        exc = exc.__cause__
+        cause = cause.__cause__
     return False
 
 
