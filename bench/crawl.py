@@ -51,7 +51,6 @@ import os
 import re
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -73,6 +72,7 @@ from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler  # noqa
 from scrapy.exceptions import IgnoreRequest  # noqa: E402
 
 from crawlers.download_handler import KeepConnections  # noqa: E402
+from sandbox.processes import free_port  # noqa: E402
 
 PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 
@@ -496,12 +496,6 @@ class CpuMeter:
         that lived and died within the crawl, kernel work)."""
         known = sum(v or 0 for k, v in out.items() if k not in ("wall", "machine_busy", "unattributed"))
         out["unattributed"] = round(max(0.0, (out["machine_busy"] or 0) - known), 1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sandbox_health(port: int, build_dir: Path) -> bool:

@@ -46,6 +46,7 @@ from crawlers.frontier.worker import start_worker, worker_summary  # noqa: E402
 from sandbox.egress import sandbox_egress  # noqa: E402
 from sandbox.redis import RedisServer  # noqa: E402
 from sandbox.web import daemon  # noqa: E402
+from sandbox.processes import free_port as _free_port  # noqa: E402
 
 PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 OVERRIDES = {"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 1, "LOG_LEVEL": "WARNING"}
@@ -133,14 +134,6 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

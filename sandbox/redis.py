@@ -10,20 +10,15 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
-from sandbox.processes import log_tail
+from sandbox.processes import free_port as _free_port
+from sandbox.processes import start_process, terminate
+from sandbox.processes import SandboxError
 
 
-class RedisServerError(RuntimeError):
+class RedisServerError(SandboxError):
     """Redis could not be started; the message says why."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:
@@ -45,18 +40,11 @@ class RedisServer:
             raise RedisServerError(f"{self.binary} not found on PATH: install Debian's redis-server package")
         self.directory.mkdir(parents=True, exist_ok=True)
         log = self.directory / "redis.log"
-        self._proc = subprocess.Popen(
+        self._proc = start_process(
             [path, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
              "--appendonly", "yes", "--save", "", "--protected-mode", "yes", "--logfile", str(log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + deadline_s
-        while not self.ping():
-            if self._proc.poll() is not None:
-                raise RedisServerError(f"redis-server exited with status {self._proc.returncode}:\n{log_tail(log)}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RedisServerError(f"redis-server did not answer PING on port {self.port} within {deadline_s} s")
-            time.sleep(0.05)
+            what=f"redis-server on port {self.port}", log=self.directory / "redis.out", ready=self.ping,
+            deadline_s=deadline_s, stop=terminate)
         return self
 
     def ping(self) -> bool:
@@ -68,14 +56,8 @@ class RedisServer:
             return False
 
     def stop(self, deadline_s: float = 10.0) -> None:
-        if self._proc is None or self._proc.poll() is not None:
-            return
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=deadline_s)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        if self._proc is not None:
+            terminate(self._proc, deadline_s)
 
     def __enter__(self) -> RedisServer:
         return self.start()

@@ -19,6 +19,7 @@ import pytest
 from brandhound import cluster
 from brandhound.config import Settings, load_settings
 from brandhound.localnode import LocalNode
+from sandbox.processes import free_port
 
 
 def pytest_configure(config) -> None:
@@ -87,14 +88,6 @@ def es(settings: Settings):
     client = cluster.make_client(settings.es)
     yield client
     client.close()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -11,27 +11,21 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from sandbox.ct.build import DEFAULT_BENIGN, TRUTH_FILE, build
-from sandbox.processes import children, log_tail, read_pid, reap, runs_module
+from sandbox.processes import REPO_ROOT, SandboxError, read_pid, runs_module, start_module, stop_module
 from sandbox.web.fileio import read_json, write_json
 from sandbox.web.tls import CA_CERT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 SERVE_MODULE = "sandbox.ct.serve"
 DEFAULT_PORT = 8898
 
 
-class CtSandboxError(RuntimeError):
-    """The sandbox CT logs could not be started; the message says why."""
+#: Kept for callers of the earlier name: every sandbox daemon raises the one SandboxError.
+CtSandboxError = SandboxError
 
 
 def _paths(home: Path) -> dict[str, Path]:
@@ -82,27 +76,10 @@ def up(home: Path, port: int = DEFAULT_PORT, profile_path: str | Path = DEFAULT_
         build(paths["dir"], profile_path, seed=seed, benign=benign,
               ca_dir=web_ca if (web_ca / CA_CERT).exists() else None)
         write_json(paths["base"] / "build_key.json", build_key)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    with open(paths["log"], "ab") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", SERVE_MODULE, "--dir", str(paths["dir"]), "--port", str(port),
-             "--max-batch", str(max_batch), *(["--published", str(published)] if published is not None else [])],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env,
-            start_new_session=True,
-        )
-    children[proc.pid] = proc
-    paths["pid"].write_text(f"{proc.pid}\n")
-    deadline = time.monotonic() + deadline_s
-    while _health(port, paths["dir"]) is None:
-        if proc.poll() is not None:
-            paths["pid"].unlink(missing_ok=True)
-            raise CtSandboxError(f"the sandbox CT server exited with status {proc.returncode}:\n{log_tail(paths['log'])}")
-        if time.monotonic() > deadline:
-            down(home)
-            raise CtSandboxError(f"the sandbox CT server did not answer on port {port} within {deadline_s:.0f} s:\n"
-                                 f"{log_tail(paths['log'])}")
-        time.sleep(0.05)
+    proc = start_module(SERVE_MODULE, ["--dir", str(paths["dir"]), "--port", str(port), "--max-batch", str(max_batch),
+                                       *(["--published", str(published)] if published is not None else [])],
+                        what=f"the sandbox CT server on port {port}", log=paths["log"], pid_file=paths["pid"],
+                        ready=lambda: _health(port, paths["dir"]) is not None, deadline_s=deadline_s)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     conn.request("GET", "/log_list.json")
     paths["log_list"].write_bytes(conn.getresponse().read())
@@ -115,18 +92,4 @@ def up(home: Path, port: int = DEFAULT_PORT, profile_path: str | Path = DEFAULT_
 
 def down(home: Path, deadline_s: float = 5.0) -> bool:
     """Stop the server; True if one was running."""
-    paths = _paths(home)
-    pid = read_pid(paths["pid"])
-    if pid is None or not runs_module(pid, SERVE_MODULE):
-        paths["pid"].unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + deadline_s
-    while runs_module(pid, SERVE_MODULE) and time.monotonic() < deadline:
-        reap(pid)
-        time.sleep(0.05)
-    if runs_module(pid, SERVE_MODULE):
-        os.kill(pid, signal.SIGKILL)
-    reap(pid, wait=True)
-    paths["pid"].unlink(missing_ok=True)
-    return True
+    return stop_module(_paths(home)["pid"], SERVE_MODULE, deadline_s)

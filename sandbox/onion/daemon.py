@@ -13,11 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,14 +20,11 @@ from typing import Any
 from sandbox.onion import forum, market
 from sandbox.onion.builder import BUILD_FILE, SITES, TRUTH_FILE, build, build_key
 from sandbox.onion.server import HEALTH_PATH
-from sandbox.processes import children as _children
-from sandbox.processes import log_tail as _log_tail
-from sandbox.processes import read_pid, runs_module
-from sandbox.processes import reap as _reap
+from sandbox.processes import (REPO_ROOT, SandboxError, free_port, port_free, read_pid, runs_module, start_module,
+                               stop_module)
 from sandbox.tor import daemon as tor_daemon
 from sandbox.web.fileio import read_json, write_json
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 SERVE_MODULE = "sandbox.onion.serve"
 # What the merged state takes from the Tor network's.
@@ -40,29 +32,10 @@ TOR_KEYS = ("onions", "onion_urls", "client_socks_port", "browser_socks_port", "
             "control_cookie_path", "bootstrap_seconds", "onion_ready_seconds")
 
 
-class SandboxError(RuntimeError):
-    """The onion sandbox could not be started or stopped; the message says why."""
-
-
 def _paths(home: Path) -> dict[str, Path]:
     base = Path(home) / "sandbox" / "onion"
     return {"base": base, "dir": base / "build", "pid": base / "sandbox-onion.pid",
             "state": base / "state.json", "log": base / "sandbox-onion.log"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def _health(port: int, site: str, build_dir: Path, timeout: float = 1.0) -> bool:
@@ -110,27 +83,10 @@ def status(home: Path) -> dict[str, Any]:
 
 def _start_server(home: Path, ports: dict[str, int], deadline_s: float) -> int:
     paths = _paths(home)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    cmd = [sys.executable, "-m", SERVE_MODULE, "--dir", str(paths["dir"]),
-           "--port-market", str(ports[market.SITE]), "--port-forum", str(ports[forum.SITE])]
-    with open(paths["log"], "ab") as log_file:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                cwd=REPO_ROOT, env=env,
-                                start_new_session=True)  # detached: survives the caller's terminal and signals
-    _children[proc.pid] = proc
-    paths["pid"].write_text(f"{proc.pid}\n")
-    deadline = time.monotonic() + deadline_s
-    while not all(_health(ports[s], s, paths["dir"]) for s in SITES):
-        if proc.poll() is not None:
-            paths["pid"].unlink(missing_ok=True)
-            raise SandboxError(f"the onion sites' server exited with status {proc.returncode}:\n"
-                               f"{_log_tail(paths['log'])}")
-        if time.monotonic() > deadline:
-            _stop_server(home)
-            raise SandboxError(f"the onion sites' server did not answer on ports {ports} within {deadline_s:.0f} s:\n"
-                               f"{_log_tail(paths['log'])}")
-        time.sleep(0.05)
+    proc = start_module(SERVE_MODULE, ["--dir", str(paths["dir"]), "--port-market", str(ports[market.SITE]),
+                                       "--port-forum", str(ports[forum.SITE])],
+                        what=f"the onion sites' server on ports {ports}", log=paths["log"], pid_file=paths["pid"],
+                        ready=lambda: all(_health(ports[s], s, paths["dir"]) for s in SITES), deadline_s=deadline_s)
     return proc.pid
 
 
@@ -161,8 +117,8 @@ def up(home: Path, profile_path: str | Path = DEFAULT_PROFILE, *, listings: int 
         if read_json(paths["dir"] / BUILD_FILE).get("key") != key:
             build(profile_path, paths["dir"], listings=listings, threads=threads, seed=seed)
         previous = read_json(paths["state"]).get("ports") or {}
-        chosen = {s: int((ports or {}).get(s) or (previous.get(s) if previous.get(s) and _port_free(previous[s])
-                                                   else _free_port())) for s in SITES}
+        chosen = {s: int((ports or {}).get(s) or (previous.get(s) if previous.get(s) and port_free(previous[s])
+                                                   else free_port())) for s in SITES}
         pid = _start_server(home, chosen, deadline_s=30)
         write_json(paths["state"], {
             "pid": pid, "ports": chosen, "dir": str(paths["dir"]),
@@ -183,21 +139,7 @@ def up(home: Path, profile_path: str | Path = DEFAULT_PROFILE, *, listings: int 
 
 
 def _stop_server(home: Path, deadline_s: float = 5.0) -> bool:
-    paths = _paths(home)
-    pid = read_pid(paths["pid"])
-    if pid is None or not runs_module(pid, SERVE_MODULE):
-        paths["pid"].unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + deadline_s
-    while runs_module(pid, SERVE_MODULE) and time.monotonic() < deadline:
-        _reap(pid)
-        time.sleep(0.05)
-    if runs_module(pid, SERVE_MODULE):
-        os.kill(pid, signal.SIGKILL)
-    _reap(pid, wait=True)
-    paths["pid"].unlink(missing_ok=True)
-    return True
+    return stop_module(_paths(home)["pid"], SERVE_MODULE, deadline_s)
 
 
 def down(home: Path) -> bool:

@@ -16,27 +16,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from sandbox.processes import children as _children
-from sandbox.processes import log_tail as _log_tail
-from sandbox.processes import port_open
+from sandbox.processes import SandboxError, port_open, read_pid, runs_module, start_module, stop_module
 from sandbox.processes import cmdline as process_cmdline
-from sandbox.processes import read_pid, runs_module
-from sandbox.processes import reap as _reap
+from sandbox.processes import log_tail as _log_tail
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVE_MODULE = "sandbox.tor.serve"
 
-# Popen objects of servers started by this process, kept so they can be reaped.
-
-
-class SandboxError(RuntimeError):
-    """The Tor network could not be started or stopped; the message says why."""
+__all__ = ["SandboxError", "down", "revive", "status", "up"]
 
 
 def _paths(home: Path) -> dict[str, Path]:
@@ -100,29 +90,18 @@ def up(home: Path, onion_targets: dict[str, int], deadline_s: float = 180.0, *,
     paths["base"].mkdir(parents=True, exist_ok=True)
     paths["state"].unlink(missing_ok=True)
 
-    cmd = [sys.executable, "-m", SERVE_MODULE, "--dir", str(paths["net"]), "--state", str(paths["state"]),
-           "--relays", str(relays), "--exits", str(exits), "--deadline", str(deadline_s)]
+    args = ["--dir", str(paths["net"]), "--state", str(paths["state"]), "--relays", str(relays),
+            "--exits", str(exits), "--deadline", str(deadline_s)]
     for name, port in targets.items():
-        cmd += ["--onion", f"{name}={port}"]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    with open(paths["log"], "ab") as log_file:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                cwd=REPO_ROOT, env=env,
-                                start_new_session=True)  # detached: survives the caller's terminal and signals
-    _children[proc.pid] = proc
-    paths["pid"].write_text(f"{proc.pid}\n")
+        args += ["--onion", f"{name}={port}"]
+
+    def ready() -> bool:
+        state = _read_json(paths["state"])
+        return bool(state.get("ready")) and state.get("pid") == read_pid(paths["pid"])
+
     # The server enforces deadline_s on tor itself; the margin covers building the network.
-    deadline = time.monotonic() + deadline_s + 30
-    while not (_read_json(paths["state"]).get("ready") and _read_json(paths["state"]).get("pid") == proc.pid):
-        if proc.poll() is not None:
-            paths["pid"].unlink(missing_ok=True)
-            raise SandboxError(f"the sandbox Tor network exited with status {proc.returncode}:\n{_log_tail(paths['log'])}")
-        if time.monotonic() > deadline:
-            down(home)
-            raise SandboxError(f"the sandbox Tor network was not ready within {deadline_s:.0f} s:\n"
-                               f"{_log_tail(paths['log'])}")
-        time.sleep(0.1)
+    start_module(SERVE_MODULE, args, what="the sandbox Tor network", log=paths["log"], pid_file=paths["pid"],
+                 ready=ready, deadline_s=deadline_s + 30)
     return status(home) | {"stale": False}
 
 
@@ -157,17 +136,7 @@ def down(home: Path, deadline_s: float = 15.0) -> bool:
     """Stop the network; True if a server was running. Any tor left over from a crashed server
     (a recorded node pid still running our torrc) is terminated too."""
     paths = _paths(home)
-    pid = _pid(home)
-    was_running = pid is not None and _is_server(pid)
-    if was_running:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + deadline_s
-        while _is_server(pid) and time.monotonic() < deadline:
-            _reap(pid)
-            time.sleep(0.05)
-        if _is_server(pid):
-            os.kill(pid, signal.SIGKILL)
-        _reap(pid, wait=True)
+    was_running = stop_module(paths["pid"], SERVE_MODULE, deadline_s)
     leftovers = [n["pid"] for n in _read_json(paths["state"]).get("nodes", {}).values()
                  if n.get("pid") and _is_our_tor(n["pid"], paths["net"])]
     for node_pid in leftovers:

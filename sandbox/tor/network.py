@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -43,6 +42,8 @@ from typing import Any
 
 from sandbox.processes import port_open
 from sandbox.tor.socks import http_get
+from sandbox.processes import free_ports as _free_ports
+from sandbox.processes import SandboxError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ AUTH_CERT_MONTHS = 3
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-class TorNetworkError(RuntimeError):
+class TorNetworkError(SandboxError):
     """The network could not be built, started or reached; the message says why (with log tails)."""
 
 
@@ -116,20 +117,6 @@ class Node:
     def describe(self) -> dict[str, Any]:
         return {"role": self.role, "dir": str(self.dir), "ports": self.ports(),
                 "fingerprint": self.fingerprint, "v3ident": self.v3ident}
-
-
-def _free_ports(n: int) -> list[int]:
-    """``n`` distinct ports that are free on 127.0.0.1 now (all held open until all are chosen)."""
-    socks: list[socket.socket] = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind((HOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _die_with_parent():

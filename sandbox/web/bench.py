@@ -13,7 +13,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 from sandbox.web.builder import build
 from sandbox.web.daemon import DEFAULT_PROFILE, REPO_ROOT
+from sandbox.processes import free_port as _free_port
 
 
 def _client(port: int, urls: list[str], tls: bool, seconds: float, ca: str, result: "multiprocessing.Queue") -> None:
@@ -57,12 +57,6 @@ def _run(port: int, urls: list[str], tls: bool, seconds: float, clients: int, ca
     for p in procs:
         p.join()
     return total / seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> int:

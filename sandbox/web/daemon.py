@@ -13,32 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from sandbox.processes import children as _children
-from sandbox.processes import log_tail as _log_tail
-from sandbox.processes import read_pid, runs_module
-from sandbox.processes import reap as _reap
+from sandbox.processes import REPO_ROOT, SandboxError, read_pid, runs_module, start_module, stop_module
 
 from sandbox.web.builder import BUILD_FILE, build, build_key
 from sandbox.web.fileio import read_json, write_json
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 SERVE_MODULE = "sandbox.web.serve"
 
-# Popen objects of servers started by this process, kept so they can be reaped
-# (and so Python does not warn that they are still running when collected).
-
-
-class SandboxError(RuntimeError):
-    """The sandbox web could not be started or stopped; the message says why."""
+__all__ = ["REPO_ROOT", "SandboxError", "down", "status", "up"]
 
 
 def _paths(home: Path) -> dict[str, Path]:
@@ -94,26 +80,9 @@ def up(home: Path, port: int = 8899, profile_path: str | Path = DEFAULT_PROFILE,
     if read_json(paths["dir"] / BUILD_FILE).get("key") != key:
         build(profile_path, paths["dir"], listings_per_marketplace=listings_per_marketplace, seed=seed)
 
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    with open(paths["log"], "ab") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", SERVE_MODULE, "--dir", str(paths["dir"]), "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env,
-            start_new_session=True,  # detached: survives the caller's terminal and signals
-        )
-    _children[proc.pid] = proc
-    paths["pid"].write_text(f"{proc.pid}\n")
-    deadline = time.monotonic() + deadline_s
-    while not _health(port, paths["dir"]):
-        if proc.poll() is not None:
-            paths["pid"].unlink(missing_ok=True)
-            raise SandboxError(f"the sandbox web server exited with status {proc.returncode}:\n{_log_tail(paths['log'])}")
-        if time.monotonic() > deadline:
-            down(home)
-            raise SandboxError(f"the sandbox web server did not answer on port {port} within {deadline_s:.0f} s:\n"
-                               f"{_log_tail(paths['log'])}")
-        time.sleep(0.05)
+    proc = start_module(SERVE_MODULE, ["--dir", str(paths["dir"]), "--port", str(port)],
+                        what=f"the sandbox web server on port {port}", log=paths["log"], pid_file=paths["pid"],
+                        ready=lambda: _health(port, paths["dir"]), deadline_s=deadline_s)
     truth = read_json(paths["dir"] / BUILD_FILE)
     write_json(paths["state"], {
         "pid": proc.pid, "port": port, "proxy_url": f"http://127.0.0.1:{port}", "dir": str(paths["dir"]),
@@ -127,18 +96,4 @@ def up(home: Path, port: int = 8899, profile_path: str | Path = DEFAULT_PROFILE,
 
 def down(home: Path, deadline_s: float = 5.0) -> bool:
     """Stop the server; True if one was running."""
-    paths = _paths(home)
-    pid = _pid(home)
-    if pid is None or not _is_server(pid):
-        paths["pid"].unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + deadline_s
-    while _is_server(pid) and time.monotonic() < deadline:
-        _reap(pid)
-        time.sleep(0.05)
-    if _is_server(pid):
-        os.kill(pid, signal.SIGKILL)
-    _reap(pid, wait=True)
-    paths["pid"].unlink(missing_ok=True)
-    return True
+    return stop_module(_paths(home)["pid"], SERVE_MODULE, deadline_s)

@@ -22,6 +22,7 @@ from PIL import Image
 from sandbox.web import SandboxWeb, build, daemon
 from tests.conftest import EXAMPLE_BRAND
 from tests.polling import poll
+from sandbox.processes import free_port as _free_port
 
 
 @pytest.fixture(scope="module")
@@ -286,12 +287,6 @@ def test_stop_is_prompt_with_a_hung_connection_open(built, truth):
 
 
 # --------------------------------------------------------------------------- daemon
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_daemon_up_status_up_down(tmp_path):

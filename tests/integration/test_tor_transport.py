@@ -20,6 +20,7 @@ import pytest
 from crawlers.middlewares.tor_route import isolation_key
 from crawlers.tor import NewnymRateLimited, TorBootstrapTimeout, TorControlError, TorManager
 from sandbox.local_http import QuietSite, serve
+from sandbox.processes import free_ports as _free_ports
 from tests.integration.tor_fixtures import BIG_BODY_BYTES, SITE_PAGES, onion_sites, poll, tor_network  # noqa: F401
 
 pytestmark = [pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning")]  # stem 1.8's threads
@@ -335,19 +336,6 @@ def _network_client_config(tor_network) -> dict[str, str | list[str]]:
         "UseMicrodescriptors": "0", "AssumeReachable": "1", "PathsNeededToBuildCircuits": "0.25",
         "FetchDirInfoEarly": "1", "FetchDirInfoExtraEarly": "1", "LearnCircuitBuildTimeout": "0", "AddressDisableIPv6": "1",
     }
-
-
-def _free_ports(n: int) -> list[int]:
-    import socket
-
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def test_manager_launches_its_own_tor_and_waits_for_bootstrap(tor_network, tmp_path):
