@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, Protocol, Sequence
 
-from brandhound.items import CtClaim, CtCursor, Finding, Site
+from brandhound.items import CtClaim, CtCursor, Finding, Item, Site
 from brandhound.mapping import from_document, index_name, to_document
 from crawlers.ct.client import DEFAULT_BATCH, CtLog, LoggedCertificate, open_log
 from crawlers.ct.http import CtHttpError, HttpClient
@@ -201,7 +201,7 @@ class Sink:
         self.written: list[Discovery] = []
         self._seen: set[str] = set()  # finding ids written by this run (the store may not have flushed them)
 
-    def _existing(self, item_type: type, ids: list[str]) -> set[str]:
+    def _existing(self, item_type: type[Item], ids: list[str]) -> set[str]:
         if self.client is None or not ids:
             return set()
         import elasticsearch

@@ -50,7 +50,7 @@ def recheck_takedowns(settings: Settings, brand: str, *, min_gap_hours: float | 
     profile = load_profile(brand)
     service = TakedownService.from_settings(settings, profile)
     gap = MIN_GAP if min_gap_hours is None else timedelta(hours=min_gap_hours)
-    fetch = HttpRefetcher.from_env(**({"allow_private": True} if allow_private else {}))
+    fetch = HttpRefetcher.from_env(allow_private=True) if allow_private else HttpRefetcher.from_env()
     summary = recheck(service, fetch, min_gap=gap)
     return {"brand": profile.id, **summary.totals(),
             "closed_ids": [n.notice_id for n in summary.notices if n.closed]}

@@ -44,7 +44,8 @@ def timeline(title: str, series: list[tuple[datetime, dict[str, int]]]) -> bytes
     bottom = [0] * len(series)
     for i, kind in enumerate(kinds):
         values = [counts.get(kind, 0) for _, counts in series]
-        ax.bar(times, values, width=width, bottom=bottom, label=kind, color=PALETTE[i % len(PALETTE)])
+        # Matplotlib's date converter takes datetimes and timedeltas; its annotations name only numbers.
+        ax.bar(times, values, width=width, bottom=bottom, label=kind, color=PALETTE[i % len(PALETTE)])  # type: ignore[arg-type]
         bottom = [b + v for b, v in zip(bottom, values)]
     ax.set_title(title, fontsize=10, loc="left")
     ax.tick_params(labelsize=8)

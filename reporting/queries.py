@@ -165,14 +165,14 @@ class ReportQueries:
             if subject.get("index") == Listing.INDEX:
                 doc = self._get(Listing, subject["id"])
                 stored = [i for i in (doc or {}).get("images", []) if i.get("file", {}).get("path")]
-                if stored:
+                if stored and doc:
                     images.append((stored[0]["file"]["path"], (doc.get("title") or "")[:80]))
                     continue
             if subject.get("index") in (Listing.INDEX, Site.INDEX):
                 doc = self._get(Listing if subject["index"] == Listing.INDEX else Site, subject["id"])
                 page = self._get(Page, doc["page_id"]) if doc and doc.get("page_id") else None
                 shot = (page or {}).get("screenshot") or {}
-                if shot.get("path"):
+                if shot.get("path") and page:
                     images.append((shot["path"], (page.get("title") or "")[:80]))
         return images
 

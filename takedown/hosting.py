@@ -25,6 +25,7 @@ from detectors.rdap import (
     RdapClient,
     RdapError,
     RdapNotFound,
+    RdapRecord,
     _abuse_contact,
     _decode_json,
     _entities,
@@ -146,7 +147,8 @@ class HostingLookup(RdapClient):
         address = self.resolve(host)
         if not address:
             raise RdapError(f"{host} does not resolve to an IPv4 address")
-        answer = self._cache.get(address)
+        # The cache is the RDAP client's, shared by domain and network records.
+        answer: HostingRecord | RdapRecord | RdapNotFound | None = self._cache.get(address)
         if answer is None:
             answer = self._query_network(address)
             self._cache.put(address, answer)  # type: ignore[arg-type]

@@ -111,7 +111,7 @@ def _locations(f: Facts) -> str | None:
 def _contact(*, phone: bool) -> Test:
     def test(f: Facts) -> str | None:
         holder = f.profile.rights_holder
-        wanted = {"name": holder.legal_name, "e-mail": holder.email}
+        wanted: dict[str, str | None] = {"name": holder.legal_name, "e-mail": holder.email}
         if phone:
             wanted |= {"address": holder.address, "telephone": holder.phone}
         absent = [label for label, value in wanted.items() if value and not f.has(value)]

@@ -16,7 +16,7 @@ import socket
 import ssl
 import urllib.error
 import urllib.request
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from crawlers.middlewares.ssrf import ALLOWED_SCHEMES, is_public
@@ -35,7 +35,8 @@ class _Refused(Exception):
 
 
 def _resolve(host: str) -> list[str]:
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)})
+    # typeshed types sockaddr[0] as str | int for every family; the address is always a str.
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)})
 
 
 class HttpRefetcher:
@@ -65,7 +66,7 @@ class HttpRefetcher:
         """Configured like the crawl's egress: ``BRANDHOUND_EGRESS_PROXY``, ``BRANDHOUND_RECHECK_CA_BUNDLE``,
         ``BRANDHOUND_RECHECK_ALLOW_PRIVATE`` (the sandbox only), ``BRANDHOUND_RECHECK_TIMEOUT``."""
         env = os.environ if env is None else env
-        options = {"proxy": env.get("BRANDHOUND_EGRESS_PROXY") or None,
+        options: dict[str, Any] = {"proxy": env.get("BRANDHOUND_EGRESS_PROXY") or None,
                    "ca_bundle": env.get("BRANDHOUND_RECHECK_CA_BUNDLE") or None,
                    "allow_private": env.get("BRANDHOUND_RECHECK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")}
         if env.get("BRANDHOUND_RECHECK_TIMEOUT"):

@@ -222,6 +222,7 @@ def create_app(service: TakedownService, users: UserStore, secret: str, *, findi
         if not named:
             raise HTTPException(404, f"notice {notice_id} has no evidence file {sha256}")
         file, root = named[0], service.evidence.root.resolve()
+        assert file.path is not None, "evidence files are stored files: they have a path"
         path = (root / file.path).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise HTTPException(404, f"evidence file {sha256} is not in the evidence store")

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Mapping
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -25,7 +26,7 @@ SESSION_SECONDS = 8 * 3600
 SECRET_FILE = Path("keys") / "console-secret.key"
 
 
-def load_secret(home: Path, env: dict[str, str] | None = None) -> str:
+def load_secret(home: Path, env: Mapping[str, str] | None = None) -> str:
     """``BRANDHOUND_CONSOLE_SECRET``, else the file ``BRANDHOUND_CONSOLE_SECRET_FILE`` names,
     else the home's own secret (made once, mode 0600)."""
     env = os.environ if env is None else env
@@ -91,7 +92,7 @@ class LoginLimiter:
 
     limit: int = 5
     window: float = 15 * 60
-    clock: object = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     _failures: dict[str, deque] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from takedown.lifecycle import TakedownError
 
@@ -52,7 +53,7 @@ class UserStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         # Checked against when the name is unknown, so that case costs the same scrypt work.
-        self._decoy = {"salt": secrets.token_hex(16), "hash": "00" * 32, **_SCRYPT}
+        self._decoy: dict[str, Any] = {"salt": secrets.token_hex(16), "hash": "00" * 32, **_SCRYPT}
 
     @classmethod
     def for_home(cls, home: Path) -> UserStore:
