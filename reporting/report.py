@@ -94,12 +94,12 @@ def render(data: ReportData, out_dir: Path, evidence: EvidenceStore, made: datet
             except OSError as exc:
                 log.warning("evidence %s of campaign %s: not readable (%s)", path, campaign.id, exc)
                 continue
-            png = thumbnail(raw)
-            if png is None:
+            thumb = thumbnail(raw)
+            if thumb is None:
                 log.warning("evidence %s of campaign %s: not a usable image", path, campaign.id)
                 continue
             name = f"thumbs/{Path(path).stem[:24]}.png"
-            (out_dir / name).write_bytes(png)
+            (out_dir / name).write_bytes(thumb)
             thumbs[campaign.id].append((name, caption))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
