@@ -84,3 +84,30 @@ def test_not_a_warc_and_naive_time():
     assert "no response record" in check_warc(b"").problems[0]
     with pytest.raises(ValueError, match="captured_at"):
         capture_warc_bytes(**capture(captured_at=datetime(2026, 1, 1)))
+
+
+def test_the_evidence_pipeline_keeps_each_capture_as_a_warc(tmp_path):
+    from scrapy.utils.test import get_crawler
+
+    from brandhound.evidence import EvidenceStore
+    from brandhound.items import Page, Url
+    from crawlers.items import Capture
+    from pipelines.evidence import EvidencePipeline
+
+    store = EvidenceStore(tmp_path / "evidence")
+    pipeline = EvidencePipeline(get_crawler(), store)
+    page = Page(url=Url(full=URL))
+    page.http.response.status_code, page.http.response.mime_type, page.crawl.fetched_at = 200, "text/html", AT
+    # The part that runs in the reactor's thread pool, called directly: no reactor in unit tests.
+    stored_file = pipeline._put_warc(Capture(page=page, body=BODY, screenshot=SHOT))
+    stored = store.read(stored_file)
+    assert stored_file.hash.sha256 == hashlib.sha256(stored).hexdigest() and stored_file.path.endswith(".warc.gz")
+    check = check_warc(stored)
+    assert check.ok and [r.payload_sha256 for r in check.records[1:]] == [
+        hashlib.sha256(BODY).hexdigest(), hashlib.sha256(SHOT).hexdigest()]
+    assert b"Content-Type: text/html" in members(stored)[1]
+    # A leak dump's clear text is never written, not even inside a WARC (no thread needed: nothing stored).
+    import asyncio
+
+    dump = asyncio.run(pipeline.process_item(Capture(page=Page(url=Url(full=URL)), body=b"secret", keep_body=False)))
+    assert dump.page.warc is None and len(list((tmp_path / "evidence").rglob("*.warc.gz"))) == 1
