@@ -118,6 +118,15 @@ def _check_signature(cert: x509.Certificate, signer: cms.SignerInfo, hash_name: 
     signature = signer["signature"].native
     key = cert.public_key()
     algorithm = _HASHES[hash_name]()
+    declared = signer["signature_algorithm"]
+    expected = "ecdsa" if isinstance(key, ec.EllipticCurvePublicKey) else ("rsassa_pkcs1v15", "rsassa_pss")
+    try:
+        declared_hash = declared.hash_algo
+    except ValueError:  # a bare algorithm (rsaEncryption, rsassa-pss) names no hash of its own
+        declared_hash = hash_name
+    if declared.signature_algo not in expected or declared_hash != hash_name:
+        raise _fail(f"signature algorithm {declared['algorithm'].native} does not fit the TSA key "
+                    f"and the digest {hash_name}")
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, data, ec.ECDSA(algorithm))

@@ -9,12 +9,16 @@ import shutil
 import zlib
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from brandhound.config import ConfigError, load_settings
 from brandhound.warc import capture_warc_bytes
 from sandbox.local_http import QuietSite, serve
-from sandbox.tsa.authority import TimeStampAuthority
+from sandbox.tsa.authority import TSA_CERT, TimeStampAuthority
 from sandbox.tsa.server import serve_tsa
+from sandbox.web.tls import CA_KEY
 from takedown import bundle
 from takedown.timestamping import TimeStampResp, TimestampError, build_request, load_anchors, request_timestamp, verify_response
 
@@ -174,3 +178,19 @@ def test_settings(tmp_path):
         load_settings({"BRANDHOUND_HOME": str(tmp_path), "BRANDHOUND_TSA_URL": "http://127.0.0.1:1/"})
     with pytest.raises(TimestampError, match="cannot be read as PEM"):
         load_anchors(anchor)
+
+
+def test_a_certificate_without_the_time_stamping_purpose_is_refused(tmp_path):
+    authority = TimeStampAuthority(tmp_path)
+    # Re-issue the same key's certificate for TLS servers instead of time-stamping.
+    ca = x509.load_pem_x509_certificate(authority.anchor_path.read_bytes())
+    ca_key = serialization.load_pem_private_key((tmp_path / CA_KEY).read_bytes(), password=None)
+    old = authority.certificate
+    builder = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(ca.subject)
+               .public_key(old.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(old.not_valid_before_utc).not_valid_after(old.not_valid_after_utc)
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=True))
+    (tmp_path / TSA_CERT).write_bytes(builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    answer = TimeStampAuthority(tmp_path).respond(build_request(DIGEST, 7))
+    with pytest.raises(TimestampError, match="not a time-stamping certificate"):
+        verify_response(answer, DIGEST, load_anchors(authority.anchor_path))
