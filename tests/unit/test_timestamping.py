@@ -135,6 +135,8 @@ def test_bundle_token_verifies_and_altered_manifest_or_token_fails(tmp_path, tsa
     assert report.ok, report.problems
     assert report.timestamp.startswith(f"timestamp {AT.isoformat()}") and "issued by" in report.timestamp
     assert "NOT checked" in bundle.verify(root, None).timestamp
+    zipped = bundle.verify(bundle.zip_tree(root, tmp_path / "b.zip"), anchors)
+    assert zipped.ok and zipped.timestamp == report.timestamp
 
     altered = shutil.copytree(root, tmp_path / "manifest-altered")
     manifest = (altered / bundle.MANIFEST).read_text().replace(AT.isoformat(), "2026-12-02T00:00:00+00:00")
