@@ -2,7 +2,8 @@
 
 :func:`sample_cases` stores small PNG screenshots and HTML bodies in an evidence store and
 returns one case per recipient kind: counterfeit listings of one campaign on a marketplace
-from the profile, a phishing site and a fake store (registrar, host, search engines), a
+from the profile, a phishing site (registrar, host, search engines) and a fake store (host and
+search engines: not DNS abuse, so not its registrar), a
 listing on an onion market (intelligence report) and a leaked credential (internal). The
 leaked password is protected as the leak detector does; its clear text is returned apart,
 only so tests can assert that no export ever contains it.

@@ -25,6 +25,7 @@ from brandhound.profile import BrandProfile, TakedownContact
 from brandhound.urls import registered_domain
 from detectors.rdap import RdapClient, RdapError
 from takedown.hosting import HostingLookup
+from takedown.legal import DNS_ABUSE_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,10 @@ class RecipientFinder:
         elif case.on_onion:
             recipients = [self._own("law_enforcement", "intelligence desk")]
         elif kind in SITE_KINDS:
-            recipients = [self._registrar(case), self._host(case), *SEARCH_ENGINES]
+            # Registrars act on DNS abuse only (ICANN RAA 3.18: phishing, malware, botnets, pharming and the
+            # spam delivering them); a counterfeit fake store goes to its host and the search engines.
+            registrar = [self._registrar(case)] if kind in DNS_ABUSE_KINDS else []
+            recipients = [*registrar, self._host(case), *SEARCH_ENGINES]
         else:
             recipients = [self._marketplace(case)]
         return [Target(r, self._language(r)) for r in recipients]

@@ -141,7 +141,7 @@ def test_reports_to_own_team_and_law_enforcement_have_no_regime(tmp_path):
         assert service_with(draft, tmp_path).approve(draft.doc_id(), by="legal").status == "approved"
 
 
-def test_every_sample_draft_passes_except_a_fake_store_sent_to_its_registrar(tmp_path):
+def test_every_sample_draft_passes_and_no_fake_store_goes_to_its_registrar(tmp_path):
     store = EvidenceStore(tmp_path)
     cases = sample_cases(store, PROFILE).cases
     # The review console's end-to-end test adds a listing with hostile scraped text to the campaign.
@@ -153,8 +153,10 @@ def test_every_sample_draft_passes_except_a_fake_store_sent_to_its_registrar(tmp
         problem = legal.refusal(draft, legal.check(draft, PROFILE))
         if problem:
             refused.append((draft, problem))
-    assert [(d.recipient.kind, {e.kind for e in d.evidence}) for d, _ in refused] == [("registrar", {"fake_store"})]
-    assert len(drafts) - len(refused) == 10
+    assert [(d.doc_id(), problem) for d, problem in refused] == []
+    # Routing follows the rule the check enforces: a counterfeit fake store is not DNS abuse.
+    assert [{e.kind for e in d.evidence} for d in drafts if d.recipient.kind == "registrar"] == [{"phishing"}]
+    assert len(drafts) == 10
 
 
 def test_a_url_cut_short_in_the_text_does_not_locate_the_material(tmp_path):

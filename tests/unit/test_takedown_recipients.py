@@ -87,14 +87,15 @@ def test_recipients_by_finding_kind(tmp_path, sandbox_registry):
     assert kinds(listing) == ["marketplace"]
     assert listing[0].recipient.email == "ip-reports@bazaarhub.com"
     assert listing[0].recipient.form_url == "https://www.bazaarhub.com/ip/report"
-    for site_kind in ("fake_store", "phishing"):
-        assert kinds(by_kind[(site_kind, False)]) == ["registrar", "host", "search_engine", "search_engine"]
+    assert kinds(by_kind[("phishing", False)]) == ["registrar", "host", "search_engine", "search_engine"]
+    # A counterfeit fake store is not DNS abuse (ICANN RAA 3.18): its host and the search engines, not its registrar.
+    assert kinds(by_kind[("fake_store", False)]) == ["host", "search_engine", "search_engine"]
     phishing = by_kind[("phishing", False)]
     registrar, host = phishing[0].recipient, phishing[1].recipient
     assert registrar.source == "rdap" and registrar.email in {r[2] for r in registry.ABUSED}
     assert host.source == "rdap" and host.email in {n[3] for n in registry.NETWORKS[1:]}
     # The crawl's RDAP facts are used as they are.
-    fake = by_kind[("fake_store", False)][0].recipient
+    fake = finder._registrar(next(c for c in samples.cases if c.finding.kind == "fake_store"))
     assert (fake.name, fake.email, fake.source) == ("QuickCheap Domains Ltd", "abuse@quickcheap-domains.example", "site")
     onion = by_kind[("counterfeit_listing", True)]
     assert kinds(onion) == ["law_enforcement"] and onion[0].recipient.email == "liaison@poliisi.example"
@@ -146,7 +147,7 @@ def test_language_follows_the_recipients_country_when_the_brand_writes_it(tmp_pa
 
 def test_unknown_addresses_are_drafted_and_marked_unknown(tmp_path):
     store = EvidenceStore(tmp_path)
-    case = site_case(store, PROFILE, "https://kestrava-sale.com/", "fake_store")
+    case = site_case(store, PROFILE, "https://kestrava-sale.com/", "phishing")
     registrar, host, *_ = RecipientFinder(PROFILE).targets(case)
     assert registrar.recipient.source == host.recipient.source == "unknown"
     assert registrar.recipient.email is None and "kestrava-sale.com" in registrar.recipient.name
