@@ -281,6 +281,7 @@ class NoticeEvidence:
     captured_at: datetime | None = spec("When the evidence was captured (UTC).")
     html: File | None = spec("The stored HTML of the captured page.")
     screenshot: File | None = spec("The stored screenshot of the captured page.")
+    warc: File | None = spec("The capture as WARC records (request, response, screenshot), as it was served.")
     images: list[File] = spec("The listing's stored images.", factory=list)
     account: str | None = spec("For leaks: the affected account, masked.")
     secret: str | None = spec("For leaks: the secret's masked form (never the secret).", es=STORED_ONLY)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Iterable
+from typing import AbstractSet, Iterable
 
 from brandhound.items import BrandRef, Campaign, Event, Leak, Listing, NoticeEvidence, Site, Takedown
 from brandhound.profile import BrandProfile
@@ -30,7 +30,8 @@ def evidence_of(case: Case) -> NoticeEvidence:
         or finding.threat.indicator.last_seen or finding.crawl.fetched_at
     entry = NoticeEvidence(finding_id=finding.doc_id(), kind=finding.kind, url=case.url,
                            final_url=page.url.full if page else case.url, captured_at=captured,
-                           html=page.file if page else None, screenshot=page.screenshot if page else None)
+                           html=page.file if page else None, screenshot=page.screenshot if page else None,
+                           warc=page.warc if page else None)
     if isinstance(subject, (Listing, Site)):
         entry.title = one_line(subject.title or (page.title if page else None), MAX_STORED_TEXT) or None
     if isinstance(subject, Listing):
@@ -55,7 +56,7 @@ def group_of(case: Case) -> str:
 
 
 def plan_notices(cases: Iterable[Case], profile: BrandProfile, finder: RecipientFinder, *,
-                 unreviewed: set[str] = frozenset(), now: datetime | None = None) -> list[Takedown]:
+                 unreviewed: AbstractSet[str] = frozenset(), now: datetime | None = None) -> list[Takedown]:
     """Draft notices for ``cases`` (not stored). ``unreviewed``: ids of findings not yet confirmed."""
     groups: dict[tuple[str, str, str], tuple[Target, list[Case]]] = {}
     for case in cases:
@@ -70,7 +71,7 @@ def plan_notices(cases: Iterable[Case], profile: BrandProfile, finder: Recipient
 
 
 def draft(cases: list[Case], target: Target, group: str, profile: BrandProfile, *,
-          unreviewed: set[str] = frozenset(), now: datetime | None = None) -> Takedown:
+          unreviewed: AbstractSet[str] = frozenset(), now: datetime | None = None) -> Takedown:
     """One rendered draft for ``cases`` addressed to ``target``."""
     entries = sorted((evidence_of(c) for c in cases), key=lambda e: (e.url or "", e.finding_id))
     finding_ids = sorted({e.finding_id for e in entries})
@@ -86,6 +87,7 @@ def draft(cases: list[Case], target: Target, group: str, profile: BrandProfile, 
         evidence=entries,
         unreviewed=bool(set(finding_ids) & unreviewed),
         group=group,
+        detected_at=min((seen for c in cases if (seen := c.finding.threat.indicator.first_seen)), default=None),
     )
     return rerender(notice, profile, now=now)
 

@@ -24,10 +24,13 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Iterable
 
+from cryptography import x509
+
 from brandhound.evidence import EvidenceStore
 from brandhound.items import File, Takedown, utcnow
 from brandhound.pdf import html_to_pdf
 from brandhound.profile import BrandProfile
+from brandhound.warc import SUFFIX as WARC_SUFFIX
 from takedown import bundle
 from takedown.lifecycle import TakedownError
 from takedown.render import RenderedNotice, render_notice
@@ -60,9 +63,12 @@ def evidence_files(notice: Takedown) -> list[tuple[File, str, str]]:
     """``(stored file, role, bundle file name)`` of every evidence file a notice carries."""
     out = []
     for n, e in enumerate(notice.evidence, 1):
-        for role, f in (("page", e.html), ("screenshot", e.screenshot), *(("image", i) for i in e.images)):
+        for role, f in (("page", e.html), ("screenshot", e.screenshot), ("warc", e.warc),
+                        *(("image", i) for i in e.images)):
             if f is not None and f.path and f.hash.sha256:
-                suffix = Path(f.path).suffix or mimetypes.guess_extension(f.mime_type or "") or ""
+                # bundle.verify reads the records of files named *.warc.gz; a path's suffix alone is .gz
+                suffix = WARC_SUFFIX if role == "warc" else (
+                    Path(f.path).suffix or mimetypes.guess_extension(f.mime_type or "") or "")
                 out.append((f, role, f"evidence/{n:03d}-{role}-{f.hash.sha256[:16]}{suffix}"))
     return out
 
@@ -127,8 +133,13 @@ def write_csv(path: Path, notices: Iterable[Takedown], manifests: dict[str, str]
 
 
 def export_batch(notices: list[Takedown], profile: BrandProfile, evidence: EvidenceStore, out_dir: Path,
-                 formats: Iterable[str] = FORMATS, now: datetime | None = None) -> ExportResult:
-    """Write the batch's files and ZIP bundle; fills each notice's ``manifest_sha256``."""
+                 formats: Iterable[str] = FORMATS, now: datetime | None = None,
+                 tsa: tuple[str, list[x509.Certificate]] | None = None) -> ExportResult:
+    """Write the batch's files and ZIP bundle; fills each notice's ``manifest_sha256``.
+
+    With ``tsa`` (the Time-Stamp Authority's URL and trust anchors), the batch manifest gets an
+    RFC 3161 token, ``manifest.tsr``, kept on each notice as ``timestamp_token``.
+    """
     formats = tuple(formats)
     unknown = set(formats) - set(FORMATS)
     if unknown:
@@ -161,6 +172,10 @@ def export_batch(notices: list[Takedown], profile: BrandProfile, evidence: Evide
     if "csv" in formats:
         write_csv(root / "batch.csv", notices, manifests)
     batch_sha = bundle.batch_manifest(root, manifests, now)
+    if tsa is not None:
+        token = bundle.timestamp_manifest(root, *tsa)
+        for notice in notices:
+            notice.timestamp_token = token
     zip_path = bundle.zip_tree(root, Path(out_dir) / f"batch-{stamp}.zip")
     return ExportResult(directory=root, zip_path=zip_path, manifest_sha256=batch_sha, notice_manifests=manifests,
                         files=sorted(p for p in root.rglob("*") if p.is_file()))

@@ -24,6 +24,7 @@ cover go to a follow-up notice.
 
 from __future__ import annotations
 
+import builtins  # TakedownService.list shadows the builtin list inside the class body
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import elasticsearch
+from cryptography import x509
 from elasticsearch import Elasticsearch, helpers
 
 from brandhound import cluster
@@ -43,6 +45,8 @@ from takedown.export import FORMATS, ExportResult, export_batch
 from takedown import legal
 from takedown.lifecycle import STATUSES, NoticeNotFound, TakedownError, TransitionError, transition
 from takedown.recipients import Case, RecipientFinder, Target
+from takedown.reups import plan_follow_ups, without_reups
+from takedown.timestamping import load_anchors
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +71,10 @@ class TakedownService:
     """Notices of one brand over one Elasticsearch index prefix."""
 
     def __init__(self, client: Elasticsearch, index_prefix: str, profile: BrandProfile, evidence: EvidenceStore,
-                 finder: RecipientFinder | None = None):
+                 finder: RecipientFinder | None = None, tsa: tuple[str, list[x509.Certificate]] | None = None):
         self.client = client
+        #: The Time-Stamp Authority exports have their manifests stamped by (URL, trust anchors), if any.
+        self.tsa = tsa
         self.prefix = index_prefix
         self.profile = profile
         self.evidence = evidence
@@ -78,8 +84,10 @@ class TakedownService:
     @classmethod
     def from_settings(cls, settings: Any, profile: BrandProfile, finder: RecipientFinder | None = None
                       ) -> TakedownService:
+        tsa_url, anchor = getattr(settings, "tsa_url", None), getattr(settings, "tsa_trust_anchor", None)
+        tsa = (tsa_url, load_anchors(anchor)) if tsa_url and anchor else None
         return cls(cluster.make_client(settings.es), settings.es.index_prefix, profile,
-                   EvidenceStore(settings.evidence_dir), finder)
+                   EvidenceStore(settings.evidence_dir), finder, tsa=tsa)
 
     def ensure_indices(self) -> None:
         cluster.init_indices(self.client, self.prefix)
@@ -118,7 +126,7 @@ class TakedownService:
         try:
             if condition:
                 self.client.index(index=self.index, id=notice.doc_id(), document=to_document(notice),
-                                  refresh=True, **condition)
+                                  refresh=True, if_seq_no=condition["if_seq_no"], if_primary_term=condition["if_primary_term"])
             else:
                 self.client.index(index=self.index, id=notice.doc_id(), document=to_document(notice),
                                   refresh=True, op_type="create")
@@ -172,7 +180,7 @@ class TakedownService:
 
     # ----------------------------------------------------------------- drafting
 
-    def _findings(self, include_flagged: bool) -> list[Finding]:
+    def _findings(self, include_flagged: bool) -> builtins.list[Finding]:
         index = index_name(self.prefix, Finding)
         if not self.client.indices.exists(index=index):
             return []
@@ -194,7 +202,7 @@ class TakedownService:
             return {}
         return {d["_id"]: from_document(item_type, d["_source"]) for d in docs if d.get("found")}
 
-    def cases(self, findings: list[Finding]) -> list[Case]:
+    def cases(self, findings: builtins.list[Finding]) -> builtins.list[Case]:
         """Each finding with its subject document and captured page."""
         subjects: dict[tuple[str, str], Any] = {}
         for index, item_type in SUBJECT_TYPES.items():
@@ -219,8 +227,15 @@ class TakedownService:
         unreviewed = {f.doc_id() for f in findings if f.status != "confirmed"}
         result = DraftResult(findings=len(findings))
         cases = {f.doc_id(): c for f, c in zip(findings, self.cases(findings))}
-        for planned in plan_notices(cases.values(), self.profile, self.finder, unreviewed=unreviewed, now=now):
-            self._store_draft(planned, cases, unreviewed, by, result, now)
+        at = now or utcnow()
+        # A finding that brings back what a removed notice took down re-opens that case as a follow-up
+        # citing it, rather than a new notice to the same recipient.
+        follow_ups = plan_follow_ups(self.list(status="removed"), cases.values(), self.profile, now=at,
+                                     unreviewed=unreviewed)
+        planned = plan_notices(cases.values(), self.profile, self.finder, unreviewed=unreviewed, now=now)
+        for notice in [*without_reups(planned, follow_ups, cases, self.profile, now=at, unreviewed=unreviewed),
+                       *follow_ups]:
+            self._store_draft(notice, cases, unreviewed, by, result, now)
         self._retire_superseded(set(cases), result, by)
         return result
 
@@ -267,8 +282,12 @@ class TakedownService:
         if not missing:
             return
         if covered:
+            original = planned
             planned = draft([cases[fid] for fid in missing], Target(planned.recipient, planned.language),
                             planned.group or "", self.profile, unreviewed=unreviewed, now=now)
+            if original.follow_up_of:  # a re-up's follow-up keeps citing the removed notice
+                planned.follow_up_of, planned.remarks = original.follow_up_of, original.remarks
+                planned = rerender(planned, self.profile, now=now)
         if existing is None:
             planned.history = [StatusChange(status="draft", at=now or utcnow(), by=by)]
             self._write(planned, None)
@@ -293,7 +312,8 @@ class TakedownService:
             notices = [self._get(n.doc_id()) for n in self.list(status=status)]
         if not notices:
             raise TakedownError(f"no {status or ''} notices of {self.profile.id} to export".replace("  ", " "))
-        result = export_batch([n for n, _ in notices], self.profile, self.evidence, Path(out_dir), formats)
+        result = export_batch([n for n, _ in notices], self.profile, self.evidence, Path(out_dir), formats,
+                              tsa=self.tsa)
         for notice, condition in notices:
             self._write(notice, condition)
         return result

@@ -74,19 +74,26 @@ def cmd_kibana_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
     from brandhound import cluster
     from brandhound.evidence import EvidenceStore
     from brandhound.profile import load_profile
     from reporting.queries import ReportQueries
     from reporting.report import make_report
+    from reporting.takedown_metrics import compute
     from reporting.window import parse_since
+    from takedown.service import TakedownService
 
     since = parse_since(args.since)
     profile = load_profile(args.brand)
     client = cluster.make_client(settings.es)
     try:
         queries = ReportQueries(client, settings.es.index_prefix, profile)
-        data, files = make_report(queries, since, Path(args.out), EvidenceStore(settings.evidence_dir))
+        end = datetime.now(timezone.utc)
+        notices = TakedownService(client, settings.es.index_prefix, profile, EvidenceStore(settings.evidence_dir)).list()
+        data, files = make_report(queries, since, Path(args.out), EvidenceStore(settings.evidence_dir), now=end,
+                                  takedown_metrics=compute(notices, end, since=end - since))
     finally:
         client.close()
     print(f"brand-risk report for {profile.name}: {data.flagged} flagged findings, {data.campaign_count} campaigns, "

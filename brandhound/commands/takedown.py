@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from brandhound.config import Settings
     from takedown.service import TakedownService
 
-COMMANDS = {"takedown": "takedown notices: draft, review, export, verify, recheck", "findings": "triage findings"}
+COMMANDS = {"takedown": "takedown notices: draft, review, export, verify, recheck, metrics", "findings": "triage findings"}
 EXAMPLE_BRAND = Path(__file__).resolve().parents[2] / "examples" / "brands" / "kestrava" / "brand.yaml"
 
 
@@ -118,12 +118,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from takedown.bundle import verify
+    from takedown.timestamping import load_anchors
 
-    report = verify(args.bundle)
+    anchors = load_anchors(settings.tsa_trust_anchor) if settings.tsa_trust_anchor else None
+    report = verify(args.bundle, anchors)
     for problem in report.problems:
         out(f"FAILED: {problem}")
     out(f"{report.bundle}: {'OK' if report.ok else 'ALTERED'}: {report.files_checked} files checked, "
-         f"{len(report.notices)} notices, {len(report.problems)} problems")
+        f"{len(report.notices)} notices, {len(report.problems)} problems; {report.timestamp}")
     return 0 if report.ok else 1
 
 
@@ -134,7 +136,7 @@ def cmd_recheck(args: argparse.Namespace, settings: Settings) -> int:
     from takedown.recheck import MIN_GAP, recheck
     from takedown.refetch import HttpRefetcher
 
-    fetch = HttpRefetcher.from_env(**({"allow_private": True} if args.allow_private else {}))
+    fetch = HttpRefetcher.from_env(allow_private=True) if args.allow_private else HttpRefetcher.from_env()
     gap = MIN_GAP if args.min_gap_hours is None else timedelta(hours=args.min_gap_hours)
     summary = recheck(service_for(args, settings), fetch, min_gap=gap)
     if args.json:
@@ -153,6 +155,19 @@ def cmd_recheck(args: argparse.Namespace, settings: Settings) -> int:
     t = summary.totals()
     out(f"{t['notices']} notices, {t['urls']} URLs checked: {t['removed']} removed, {t['unreachable']} unreachable, "
         f"{t['online']} online; {t['closed']} notices closed as removed, {t['errors']} not recorded")
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    from reporting.takedown_metrics import compute, metrics_table, parse_moment
+
+    clock = datetime.now(timezone.utc)
+    now = parse_moment(args.now, clock, "--now") if args.now else clock
+    since = parse_moment(args.since, now) if args.since else None
+    metrics = compute(service_for(args, settings).list(), now, since=since)
+    out(metrics.to_json() if args.json else metrics_table(metrics))
     return 0
 
 
@@ -216,6 +231,14 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     export.add_argument("--out", required=True, help="directory for the batch")
     verify_cmd = add(takedown, "verify", cmd_verify, "verify a bundle (ZIP or directory) against its manifests")
     verify_cmd.add_argument("bundle")
+    metrics = common(add(takedown, "metrics", cmd_metrics,
+                         "notices sent, removal rate, time to notice and to removal, re-up rates, per recipient "
+                         "(method: docs/takedown-metrics.md)"))
+    metrics.add_argument("--since", help="only notices sent since then: a window back from now (30d, 12h, 2w) "
+                                         "or an ISO 8601 date or time (default: every notice)")
+    metrics.add_argument("--now", help="the moment the figures are taken at, ISO 8601 (default: now; for a "
+                                       "simulated clock)")
+    metrics.add_argument("--json", action="store_true", help="the figures as one JSON document")
     recheck_cmd = add(takedown, "recheck", cmd_recheck,
                       "re-fetch sent notices' URLs; close notices whose every URL is confirmed removed")
     recheck_cmd.add_argument("--brand", default=str(EXAMPLE_BRAND), help="brand profile (YAML; default: the example brand)")

@@ -101,7 +101,7 @@ def test_the_pdf_has_its_pages_charts_and_thumbnails(report, tmp_path):
     assert pdftoppm, "pdftoppm (poppler-utils) is needed to look at the report"
     subprocess.run([pdftoppm, "-png", "-r", "60", str(out / "report.pdf"), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
-    assert len(pages) == 3, [p.name for p in pages]
+    assert len(pages) == 4, [p.name for p in pages]  # the takedown metrics begin the fourth
     assert all(_variance(p.read_bytes()) > 100 for p in pages)  # not blank
     charts = sorted((out / "charts").glob("*.png"))
     assert {c.stem for c in charts} == {"timeline", "sources", "marketplaces", "takedowns", "leaks"}
@@ -116,7 +116,7 @@ def test_the_pdf_says_what_happened_with_accounts_masked(report):
     text = subprocess.run(["pdftotext", "-layout", str(out / "report.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
     for heading in ("Brand-risk report: Kestrava", "Findings by kind", "Findings by source and marketplace",
-                    "Top campaigns", "Takedown outcomes", "Leaked corporate credentials"):
+                    "Top campaigns", "Takedown outcomes", "Takedown metrics", "Leaked corporate credentials"):
         assert heading in text, heading
     assert re.search(r"counterfeit_listing\s+4\s+1\s+\(\+3\)", text)  # this week, last week, change
     assert re.search(r"median time to removal\s+30\.0 h", text)
