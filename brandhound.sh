@@ -3,7 +3,7 @@
 #
 #   ./brandhound.sh run     the main job on the embedded default (local Elasticsearch)
 #   ./brandhound.sh test    the test suite (what .ci/run runs); extra arguments go to pytest
-#   ./brandhound.sh lint    ruff over the tree (what .ci/run checks before the tests)
+#   ./brandhound.sh lint    ruff over the tree and mypy over the production packages (what .ci/run checks first)
 #   ./brandhound.sh peers   build the peers the evaluation measures that PyPI lacks (gitleaks)
 #   ./brandhound.sh setup   only install
 #   ./brandhound.sh lock    re-resolve requirements.lock (runtime) and requirements-dev.lock (+ tests) after changing pyproject.toml
@@ -120,15 +120,18 @@ case "$cmd" in
     install_system_packages
     install_python_packages "$ROOT/requirements-dev.lock"
     cd "$ROOT"
-    exec "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" check .
+    # Types of the production packages ([tool.mypy] in pyproject.toml); the layer contract is a unit test.
+    exec "$VENV/bin/mypy"
     ;;
   lock)
-    install_python_packages
-    "$VENV/bin/uv" pip compile -q "$ROOT/pyproject.toml" --universal --python-version 3.11 \
-      -o "$ROOT/requirements.lock"
+    # uv is all it needs; a venv that serves the tests is kept as it is (the runtime set would remove them).
+    install_python_packages "$ROOT/requirements-dev.lock"
+    cd "$ROOT"  # relative paths, so the locks' headers name no machine's checkout
+    "$VENV/bin/uv" pip compile -q pyproject.toml --universal --python-version 3.11 -o requirements.lock
     # The same versions of everything the runtime set holds, and the test tools on top.
-    "$VENV/bin/uv" pip compile -q "$ROOT/pyproject.toml" --extra dev --universal --python-version 3.11 \
-      -c "$ROOT/requirements.lock" -o "$ROOT/requirements-dev.lock"
+    "$VENV/bin/uv" pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 \
+      -c requirements.lock -o requirements-dev.lock
     ;;
   *)
     sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
