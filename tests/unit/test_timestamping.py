@@ -14,12 +14,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from brandhound.config import ConfigError, load_settings
+from brandhound.evidence import EvidenceStore
+from brandhound.profile import load_profile
 from brandhound.warc import capture_warc_bytes
 from sandbox.local_http import QuietSite, serve
+from sandbox.takedown_samples import sample_cases
 from sandbox.tsa.authority import TSA_CERT, TimeStampAuthority
 from sandbox.tsa.server import serve_tsa
 from sandbox.web.tls import CA_KEY
 from takedown import bundle
+from takedown.drafting import plan_notices
+from takedown.export import export_batch
+from takedown.recipients import RecipientFinder
+from tests.conftest import EXAMPLE_BRAND
 from takedown.timestamping import TimeStampResp, TimestampError, build_request, load_anchors, request_timestamp, verify_response
 
 AT = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.timezone.utc)
@@ -196,3 +203,23 @@ def test_a_certificate_without_the_time_stamping_purpose_is_refused(tmp_path):
     answer = TimeStampAuthority(tmp_path).respond(build_request(DIGEST, 7))
     with pytest.raises(TimestampError, match="not a time-stamping certificate"):
         verify_response(answer, DIGEST, load_anchors(authority.anchor_path))
+
+
+def test_an_export_with_a_tsa_is_stamped_and_carries_the_captures_warc(tmp_path, tsa, anchors):
+    profile = load_profile(EXAMPLE_BRAND)
+    store = EvidenceStore(tmp_path / "evidence")
+    notices = plan_notices(sample_cases(store, profile).cases, profile, RecipientFinder(profile))
+    entry = notices[0].evidence[0]
+    entry.warc = store.put(capture_warc_bytes(url=entry.url or "https://shop.example/", request_headers=[], status=200,
+                                              response_headers=[("Content-Type", "text/html")], body=b"<html>x</html>",
+                                              screenshot=None, captured_at=AT), suffix=".warc.gz",
+                           mime_type="application/warc")
+    result = export_batch(notices, profile, store, tmp_path / "out", formats=("csv",), tsa=(tsa[1], anchors))
+    assert (result.directory / bundle.TOKEN).is_file()
+    assert all(n.timestamp_token is not None and n.timestamp_token.path == bundle.TOKEN for n in notices)
+    warcs = sorted(result.directory.rglob("*.warc.gz"))
+    assert len(warcs) == 1 and "-warc-" in warcs[0].name
+    report = bundle.verify(result.zip_path, anchors)
+    assert report.ok and report.timestamp != "no timestamp", report.problems
+    warcs[0].write_bytes(warcs[0].read_bytes()[:-8] + b"\0" * 8)  # the served page altered after export
+    assert not bundle.verify(result.directory, anchors).ok
