@@ -265,7 +265,8 @@ class Recipient:
     name: str | None = spec("Organisation name.")
     email: str | None = spec("Address the notice goes to.")
     form_url: str | None = spec("Web form URL where the recipient takes reports.")
-    source: str | None = spec("Where the contact came from: profile, rdap, site (the crawl's RDAP facts) or fallback.")
+    source: str | None = spec("Where the contact came from: profile, rdap, site (the crawl's RDAP facts), "
+                                 "security_txt (the site's RFC 9116 file) or fallback.")
 
 
 @dataclass(kw_only=True)

@@ -13,6 +13,11 @@ Modules, each doing one thing:
 - :mod:`takedown.render` with ``templates/`` and ``i18n/``: the notice text and HTML letter;
   :mod:`takedown.reports`: the recipients' form data; :mod:`takedown.text`: untrusted text made inert;
 - :mod:`takedown.export` and :mod:`takedown.bundle`: .eml, PDF, CSV, ZIP, manifests, verification;
+- :mod:`takedown.legal`: the elements DMCA 512(c)(3), DSA Art. 16(2) and ICANN RAA 3.18 require, checked
+  before approval; :mod:`takedown.security_txt`: a site's RFC 9116 ``security.txt`` as a contact source;
+- :mod:`takedown.timestamping`: RFC 3161 time-stamp requests and token verification for bundle manifests;
+- :mod:`takedown.recheck` over :mod:`takedown.refetch`: sent notices' URLs re-fetched, removal decided on
+  clear signals seen twice; :mod:`takedown.reups`: removed content that comes back re-opens its case;
 - :mod:`takedown.triage`: confirming and dismissing findings (its commands: :mod:`brandhound.commands.takedown`).
 
 Sample findings with evidence for demos and tests are test infrastructure: :mod:`sandbox.takedown_samples`.
