@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 import socket
-import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from brandhound.items import File, NoticeEvidence, Recipient, RemovalCheck, StatusChange, Takedown
 from brandhound.page_fingerprint import HtmlFingerprint
+from sandbox.local_http import QuietSite, serve
 from takedown.lifecycle import TakedownError
 from takedown.recheck import (Capture, FetchResult, classify, confirmed_removed, is_due, recheck, recheck_notice,
                               wording_signal)
@@ -301,28 +300,16 @@ def test_a_conflicting_write_is_reported_not_lost_silently():
 
 @pytest.fixture
 def server():
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietSite):
         def do_GET(self):  # noqa: N802 - http.server's name
             routes = {"/gone": (404, b"gone"), "/live": (200, LISTING.encode()), "/down": (503, b"maintenance")}
             if self.path == "/moved":
-                self.send_response(302)
-                self.send_header("Location", "/gone")
-                self.end_headers()
+                self.answer(302, location="/gone")
                 return
-            status, body = routes.get(self.path, (500, b"?"))
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(*routes.get(self.path, (500, b"?")))
 
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd = serve(Handler)
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
 
