@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Iterator
 
 from brandhound.items import ITEM_TYPES, Item
 from brandhound.mapping import index_mapping
@@ -33,7 +33,7 @@ class FieldInfo:
 _AGGREGATABLE_TYPES = {"keyword", "long", "double", "date", "boolean"}
 
 
-def _walk(properties: dict[str, Any], prefix: str, nested: bool):
+def _walk(properties: dict[str, Any], prefix: str, nested: bool) -> Iterator[FieldInfo]:
     for name, spec in properties.items():
         path = f"{prefix}{name}"
         if "properties" in spec:
