@@ -20,6 +20,7 @@ from brandhound import cluster
 from brandhound.config import Settings, load_settings
 from brandhound.localnode import LocalNode
 from sandbox.processes import free_port
+from tests.support.paths import EXAMPLE_BRAND, ROOT  # noqa: F401  (moving to tests.support; see tests/support)
 
 
 def pytest_configure(config) -> None:
@@ -40,8 +41,6 @@ def pytest_runtest_makereport(item, call) -> None:
     item.__dict__.pop("_hypothesis_failing_examples", None)
 
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_BRAND = ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 TEST_ES_PORT = 9250
 
 
