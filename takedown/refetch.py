@@ -131,3 +131,32 @@ def _transport_error(url: str, exc: BaseException) -> FetchResult:
     else:
         error = "connection_error"
     return FetchResult(url, error=error, detail=f"{type(exc).__name__}: {exc}")
+
+
+def is_onion(url: str) -> bool:
+    """True for a URL whose host is a Tor onion service (the only ones re-fetched over Tor)."""
+    return (urlsplit(url).hostname or "").lower().rstrip(".").endswith(".onion")
+
+
+class RefetcherChain:
+    """``fetch(url)`` that picks the transport the capture used: Tor for ``.onion`` hosts, the browser for
+    URLs captured in Chromium (``browser_urls``), plain HTTP otherwise.
+
+    Without a Tor or browser fetcher configured the URL goes to plain HTTP, which reports onion hosts
+    unreachable rather than guessing a removal.
+    """
+
+    def __init__(self, http: Callable[[str], FetchResult], *, tor: Callable[[str], FetchResult] | None = None,
+                 browser: Callable[[str], FetchResult] | None = None, browser_urls: set[str] | None = None):
+        self.http, self.tor, self.browser = http, tor, browser
+        self.browser_urls = set(browser_urls or ())
+
+    def choose(self, url: str) -> Callable[[str], FetchResult]:
+        if is_onion(url):
+            return self.tor or self.http
+        if self.browser is not None and url in self.browser_urls:
+            return self.browser
+        return self.http
+
+    def __call__(self, url: str) -> FetchResult:
+        return self.choose(url)(url)
