@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from brandhound import cluster
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 #: Short enough for a test run, long enough that only the never-finishing page times out.
 FAST = ["--set", "DOWNLOAD_TIMEOUT=8", "--set", "RETRY_TIMES=2"]

@@ -8,7 +8,7 @@ import http.server
 import threading
 import uuid
 
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.integration.crawls import crawl_env
 from tests.integration.fake_web import EgressProxy, QuietSite, crawl_process, finished_crawl, tagged_pids
 

@@ -11,7 +11,7 @@ import signal
 import threading
 import uuid
 
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.integration.crawls import crawl_env
 from tests.integration.fake_web import EgressProxy, QuietSite, crawl_process, descendants, finished_crawl, tagged_pids
 from tests.polling import poll

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from brandhound import cluster
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 
 def _run(settings, *args, extra_env=None):

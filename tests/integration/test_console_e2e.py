@@ -18,8 +18,9 @@ from takedown.console.app import create_app
 from takedown.console.findings import FindingsView
 from takedown.console.users import UserStore
 from sandbox.takedown_samples import listing_case
-from tests.conftest import EXAMPLE_BRAND, free_port
-from tests.integration.takedown_fixtures import sample_world
+from sandbox.processes import free_port
+from tests.support.paths import EXAMPLE_BRAND
+from tests.support.takedown import sample_world
 from tests.polling import poll
 
 PROFILE = load_profile(EXAMPLE_BRAND)

@@ -8,7 +8,7 @@ import pytest
 
 from brandhound.urls import canonicalize
 from sandbox.web.faults import RETRY_AFTER_S, THROTTLED_REQUESTS
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.integration.crawls import _all, _crawl_into_own_indices, crawl, docs, evidence_ok, truth
 
 

@@ -14,7 +14,7 @@ import pytest
 from brandhound.commands.crawl import ONION_SPIDERS
 from operations.airflow_home import DAGS_FOLDER, TOR_POOL, airflow_env, bootstrap
 from sandbox.web import daemon
-from tests.conftest import free_port
+from sandbox.processes import free_port
 from tests.integration.crawls import field_values
 
 #: Runs one DAG with dag.test() in a process of its own (Airflow reads its configuration once per

@@ -19,7 +19,7 @@ from brandhound.mapping import index_name
 from crawlers.ct.http import Backoff, HttpClient
 from crawlers.ct.loglist import load_log_list
 from operations.discover import Cursors, EsDocs, Progress, run_ct, run_nrd
-from tests.conftest import free_port
+from sandbox.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BRANDS = str(ROOT / "examples" / "brands")

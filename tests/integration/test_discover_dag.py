@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from operations.airflow_home import DAGS_FOLDER, airflow_env, bootstrap
-from tests.conftest import free_port
+from sandbox.processes import free_port
 from tests.integration.test_dags import RUN_DAG
 
 ROOT = Path(__file__).resolve().parents[2]

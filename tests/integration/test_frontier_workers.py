@@ -22,7 +22,7 @@ from crawlers.frontier.worker import start_worker, worker_summary
 from sandbox.egress import sandbox_egress
 from sandbox.redis import RedisServer
 from sandbox.web import SandboxWeb, build
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.polling import poll
 
 LISTINGS_PER_MARKETPLACE = 60

@@ -19,7 +19,7 @@ from brandhound import cluster
 from sandbox.onion import daemon as onion_daemon
 from sandbox.processes import port_open
 from sandbox.tor import daemon as tor_daemon
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.integration.crawls import crawl_env
 from tests.polling import poll
 

@@ -19,7 +19,7 @@ from lxml import html as lxml_html
 
 from sandbox.onion import daemon
 from sandbox.tor import http_get
-from tests.conftest import EXAMPLE_BRAND, ROOT
+from tests.support.paths import EXAMPLE_BRAND, ROOT
 from tests.polling import poll
 
 pytestmark = [pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning")]  # stem 1.8's threads

@@ -24,7 +24,7 @@ from brandhound.items import (BrandRef, Campaign, Crawl, Event, Finding, Indicat
                               StatusChange, Subject, Takedown, Threat, Url, User)
 from brandhound.items import Image as ListingImage
 from brandhound.store import open_store
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 BRAND = BrandRef(id="kestrava", name="Kestrava")
 NOW = datetime.now(timezone.utc)

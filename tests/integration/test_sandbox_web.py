@@ -20,7 +20,7 @@ from lxml import html as lxml_html
 from PIL import Image
 
 from sandbox.web import SandboxWeb, build, daemon
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.polling import poll
 from sandbox.processes import free_port as _free_port
 

@@ -16,7 +16,7 @@ from brandhound.items import BrandRef, Campaign, Crawl, Finding, Recipient, Stat
 from brandhound.store import open_store
 from brandhound.urls import canonicalize
 from reporting.saved_objects import HIGH_CONFIDENCE, SAVED_SEARCHES
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.integration.crawls import _all, _crawl_into_own_indices, truth
 
 BRAND = BrandRef(id="kestrava", name="Kestrava")

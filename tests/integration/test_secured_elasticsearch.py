@@ -27,7 +27,7 @@ import pytest
 from brandhound import cluster, es_roles
 from brandhound.config import EsSettings, load_settings
 from brandhound.localnode import SecuredLocalNode
-from tests.conftest import free_port
+from sandbox.processes import free_port
 from tests.integration.crawls import crawl_command
 from tests.polling import poll
 

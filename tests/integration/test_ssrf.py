@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.integration.crawls import crawl_env
 from tests.integration.fake_web import QuietSite, crawl_process, finished_crawl
 

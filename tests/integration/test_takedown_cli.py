@@ -18,8 +18,8 @@ from brandhound.profile import load_profile
 from detectors.rdap import RdapClient
 from sandbox.web import rdap as registry
 from sandbox.takedown_samples import sample_cases, site_case
-from tests.conftest import EXAMPLE_BRAND
-from tests.integration.takedown_fixtures import index_cases
+from tests.support.paths import EXAMPLE_BRAND
+from tests.support.takedown import index_cases
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 

@@ -16,8 +16,8 @@ from takedown.bundle import verify
 from takedown.lifecycle import TakedownError, TransitionError
 from sandbox.takedown_samples import listing_case
 from takedown.triage import set_finding_status
-from tests.conftest import EXAMPLE_BRAND
-from tests.integration.takedown_fixtures import index_cases, sample_world
+from tests.support.paths import EXAMPLE_BRAND
+from tests.support.takedown import index_cases, sample_world
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 

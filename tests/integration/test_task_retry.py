@@ -20,7 +20,7 @@ import pytest
 
 from brandhound.urls import canonicalize
 from operations.crawl import CrawlFailed, CrawlJob, job_id_for, run_crawl_process
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from tests.integration.crawls import crawl_env, field_values
 from tests.integration.fake_web import kill_tagged
 from tests.polling import poll

@@ -21,7 +21,8 @@ from crawlers.middlewares.tor_route import isolation_key
 from crawlers.tor import NewnymRateLimited, TorBootstrapTimeout, TorControlError, TorManager
 from sandbox.local_http import QuietSite, serve
 from sandbox.processes import free_ports as _free_ports
-from tests.integration.tor_fixtures import BIG_BODY_BYTES, SITE_PAGES, onion_sites, poll, tor_network  # noqa: F401
+from tests.polling import poll
+from tests.support.tor import BIG_BODY_BYTES, SITE_PAGES
 
 pytestmark = [pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning")]  # stem 1.8's threads
 

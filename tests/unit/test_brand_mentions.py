@@ -9,7 +9,7 @@ import pytest
 from brandhound.profile import load_profile
 from detectors.brand_mentions import BrandMatcher, fold
 from sandbox.web import build
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 MATCHER = BrandMatcher.from_profile(load_profile(EXAMPLE_BRAND))
 

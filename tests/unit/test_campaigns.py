@@ -7,7 +7,7 @@ import random
 from brandhound.profile import load_profile
 from detectors.campaigns import Member, _near_pairs, group, member_of
 from detectors.official_images import OfficialImages
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 
 def flip_bits(h: str, n: int, rng: random.Random) -> str:

@@ -19,7 +19,7 @@ from crawlers.items import Capture
 from detectors.leak_detector import LeakDetector, merge_leak, superseded_ids
 from detectors.secret_masking import protect, previous_hmacs
 from pipelines.elasticsearch import ElasticsearchPipeline
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 API_KEY = "QVBJa2V5LWlkOmFwaS1rZXktc2VjcmV0LXZhbHVl"
 PASSWORD = "es-password-Xq81!"

@@ -140,7 +140,7 @@ from brandhound.profile import load_profile  # noqa: E402
 from takedown.console.app import create_app, is_web_url  # noqa: E402
 from takedown.console.sessions import COOKIE, SESSION_SECONDS, LoginLimiter, SessionCodec  # noqa: E402
 from takedown.console.users import UserStore  # noqa: E402
-from tests.conftest import EXAMPLE_BRAND  # noqa: E402
+from tests.support.paths import EXAMPLE_BRAND  # noqa: E402
 
 PASSWORD = "correct horse battery"
 SECRET = "s" * 40

@@ -11,7 +11,7 @@ from evaluation.sandbox import SandboxBuild, evaluate_listings
 from detectors.official_images import OfficialImages, is_degenerate
 from detectors.scoring import Evidence, combine
 from sandbox.web import build
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 

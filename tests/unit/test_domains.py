@@ -17,7 +17,7 @@ from detectors.domain_cli import permute_domain_command, score_domain_command
 from detectors.domain_permutations import KINDS, permutations, punycode, split_domain, to_ascii
 from detectors.domain_similarity import DomainScorer, skeleton, typo_distance
 from sandbox.web import build
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 # No importorskip: without dnstwist the coverage claims are untested, which must show as a failure.
 import dnstwist  # noqa: E402  (dev dependency: pip install dnstwist)

@@ -181,7 +181,7 @@ def test_every_sandbox_listing_shows_its_sellers_join_date(tmp_path):
     """Both marketplace styles (and the JavaScript listings' API): the extracted date is the labelled age."""
     from evaluation.sandbox import SandboxBuild
     from sandbox.web import build
-    from tests.conftest import EXAMPLE_BRAND
+    from tests.support.paths import EXAMPLE_BRAND
 
     build(EXAMPLE_BRAND, tmp_path, listings_per_marketplace=40)
     sandbox = SandboxBuild(tmp_path)

@@ -7,7 +7,7 @@ from crawlers.listing_extraction import extract_listing
 def test_every_static_sandbox_listing_extracts_its_title_price_and_currency(tmp_path):
     from evaluation.sandbox import SandboxBuild
     from sandbox.web import build
-    from tests.conftest import EXAMPLE_BRAND
+    from tests.support.paths import EXAMPLE_BRAND
 
     build(EXAMPLE_BRAND, tmp_path, listings_per_marketplace=40)
     sandbox = SandboxBuild(tmp_path)

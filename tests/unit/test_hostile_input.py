@@ -24,7 +24,7 @@ from crawlers.listing_extraction import MAX_HTML, extract_listing
 from crawlers.prices import parse_price
 from detectors.domain_similarity import DomainScorer
 from detectors.leak_scan import LeakScanner
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 KEY = HmacKey(key=b"fuzz-key-" * 4, id="fuzz")

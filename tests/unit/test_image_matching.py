@@ -22,7 +22,7 @@ from brandhound.image_fingerprint import fingerprint
 from brandhound.profile import load_profile
 from detectors.hash_index import HashIndex
 from detectors.official_images import MATCH_DISTANCE, OfficialImages, is_degenerate
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 MIN_RECALL = 0.95
 MIN_UNRELATED_PHOTOS = 50

@@ -154,7 +154,7 @@ def test_credentials_in_the_url_are_refused(api_key_env, capsys):
 
 
 def test_unreachable_kibana_is_named(api_key_env, capsys):
-    from tests.conftest import free_port
+    from sandbox.processes import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     assert main(["kibana", "import", "--url", url]) == 1

@@ -25,7 +25,7 @@ from detectors.secret_masking import keyed_hash, mask, mask_card, protect
 from sandbox.web import build
 from sandbox.web.pastes import with_check_digit
 from sandbox.web.routes import HostTable, Request
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 KEY = HmacKey(key=b"test-key-" * 4, id="test")

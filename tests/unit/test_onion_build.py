@@ -20,7 +20,7 @@ from sandbox.onion import OnionSites, build, market
 from sandbox.onion.builder import TRUTH_FILE
 from sandbox.web.money import Rates
 from sandbox.web.pastes import in_bin_ranges, luhn_valid, parse_bin_ranges
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 RATES = Rates(PROFILE)

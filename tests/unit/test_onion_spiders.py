@@ -9,7 +9,7 @@ from scrapy.utils.test import get_crawler
 from crawlers.items import Capture
 from crawlers.spiders.onion_forum import OnionForumSpider
 from crawlers.spiders.onion_market import OnionMarketSpider
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 MARKET = "http://" + "m" * 56 + ".onion"
 OTHER = "http://" + "o" * 56 + ".onion"

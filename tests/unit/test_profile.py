@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from brandhound.profile import BrandProfile, DetectionProfile, ProfileError, load_profile, load_profiles
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 
 def test_example_profile_loads_completely():

@@ -25,7 +25,7 @@ from sandbox.web.money import Rates
 from sandbox.web.names import HOMOGLYPHS
 from sandbox.web.pastes import luhn_valid
 from sandbox.web.routes import HostTable, Request
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 MSRP = {p.sku: p.msrp for p in PROFILE.products}

@@ -32,7 +32,7 @@ from evaluation.sandbox_sites import (
 from sandbox.web import build
 from sandbox.web.rdap import BOOTSTRAP_URL, HOST as RDAP_HOST
 from sandbox.web.routes import Request
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 NOW = datetime.now(timezone.utc)

@@ -16,7 +16,7 @@ from takedown.export import export_batch
 from takedown.lifecycle import TakedownError
 from takedown.recipients import RecipientFinder
 from sandbox.takedown_samples import sample_cases
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 

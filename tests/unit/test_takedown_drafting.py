@@ -9,7 +9,7 @@ from brandhound.profile import load_profile
 from takedown.drafting import plan_notices
 from takedown.recipients import RecipientFinder
 from sandbox.takedown_samples import SAMPLE_PASSWORD, sample_cases
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 

@@ -17,7 +17,7 @@ from takedown.recipients import RecipientFinder
 from takedown.render import render_notice
 from sandbox.takedown_samples import listing_case
 from takedown.text import one_line
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 HOSTILE_TITLES = {

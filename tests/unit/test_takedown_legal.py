@@ -18,7 +18,7 @@ from takedown.lifecycle import TransitionError
 from takedown.recipients import RecipientFinder
 from takedown.render import Translator, catalog
 from takedown.service import TakedownService
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 HOLDER = PROFILE.rights_holder

@@ -15,7 +15,7 @@ from sandbox.web import rdap as registry
 from takedown.hosting import HostingLookup, map_resolver, parse_network
 from takedown.recipients import RecipientFinder
 from sandbox.takedown_samples import leak_case, listing_case, sample_cases, site_case
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 YOUNG = ["kestrava-outlet.com", "kestrava-login.net"]

@@ -12,7 +12,7 @@ from brandhound.items import File, Hash, NoticeEvidence, Recipient, Takedown
 from brandhound.profile import load_profile
 from takedown.recipients import RECIPIENT_KINDS
 from takedown.render import catalog, languages, render_notice
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 CAPTURED = datetime(2026, 11, 20, 8, 30, 15, tzinfo=timezone.utc)

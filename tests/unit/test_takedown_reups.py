@@ -16,7 +16,7 @@ from takedown.recipients import Target
 from takedown.recheck import WATCH_FOR
 from takedown.reups import (follow_up_notice, match_reups, plan_follow_ups, repeat_infringers, reup_rule,
                             start_watch, watch_end, without_reups)
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 REMOVED = datetime(2026, 2, 1, tzinfo=timezone.utc)

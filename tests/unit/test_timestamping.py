@@ -26,7 +26,7 @@ from takedown import bundle
 from takedown.drafting import plan_notices
 from takedown.export import export_batch
 from takedown.recipients import RecipientFinder
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 from takedown.timestamping import TimeStampResp, TimestampError, build_request, load_anchors, request_timestamp, verify_response
 
 AT = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.timezone.utc)

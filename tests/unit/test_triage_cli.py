@@ -10,7 +10,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from brandhound import commands as cli
 from brandhound.profile import load_profile
-from tests.conftest import EXAMPLE_BRAND
+from tests.support.paths import EXAMPLE_BRAND
 
 PROFILE = load_profile(EXAMPLE_BRAND)
 CUP = next(p for p in PROFILE.products if p.sku == "KST-CUP-001")

@@ -1,9 +1,7 @@
-"""Fixtures for tests that crawl over the sandbox Tor network: two onion services ("shop",
-"forum") in front of tiny HTTP servers on 127.0.0.1, and the network itself (module scope).
+"""Tor fixtures: the sandbox Tor network with onion services "shop" and "forum" in front of HTTP servers on 127.0.0.1."""
 
-Use them with ``from tests.integration.tor_fixtures import onion_sites, tor_network  # noqa: F401``.
-A missing tor fails these fixtures (TorNetworkError), it never skips.
-"""
+# Both fixtures are module-scoped (a network takes seconds to bootstrap). A missing tor fails them
+# (TorNetworkError), it never skips.
 
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ import pytest
 
 from sandbox.local_http import QuietSite, serve
 from sandbox.tor import TorNetwork
-from tests.polling import poll  # noqa: F401  (re-exported for the tests that import it from here)
 
 #: Every page says which site served it.
 SITE_PAGES = {
