@@ -4,8 +4,9 @@ A deployment protecting many brands cannot afford to run every brand's :class:`D
 name seen in certificate-transparency logs. :class:`MultiBrandScorer` puts the brands' name forms in
 one Aho-Corasick automaton: each term as written and as it reads (its skeleton), and, for terms of six
 letters or more, their first and last halves (a name one replaced letter away from a term keeps one
-half intact) and the term with each letter left out. A host is read once through the automaton; only the brands it hits are scored in full,
-and the best of them is returned with its signals, so every result names its brand.
+half intact), the term with each letter left out and with each two neighbours swapped. A host is read
+once through the automaton; only the brands it hits are scored in full, and the best of them
+is returned with its signals, so every result names its brand.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 import ahocorasick
 
 from brandhound.profile import DetectionProfile
-from detectors.domain_similarity import (DOMAIN_THRESHOLD, DomainScore, DomainScorer, _host_of, _wire, fold_domain,
-                                         skeleton)
+from detectors.domain_similarity import (DOMAIN_THRESHOLD, DomainScore, DomainScorer, _collapse, _host_of, _wire,
+                                         fold_domain)
 
 
 @dataclass
@@ -57,6 +58,9 @@ class MultiBrandScorer:
                     # leaves one of the n deletion forms.
                     forms |= {term.squashed[: n // 2], term.squashed[-(n // 2):]}
                     forms |= {term.squashed[:i] + term.squashed[i + 1:] for i in range(n)}
+                    # Two neighbours swapped across the middle break both halves (kesrtava for kestrava).
+                    forms |= {term.squashed[:i] + term.squashed[i + 1] + term.squashed[i] + term.squashed[i + 2:]
+                              for i in range(n - 1)}
                 for form in forms:
                     if len(form) >= 3:
                         keys.setdefault(form, set()).add(bid)
@@ -70,7 +74,7 @@ class MultiBrandScorer:
         """The brands whose name forms occur in ``host`` (as written, or as it reads)."""
         found: set[str] = set()
         squashed = _squash(fold_domain(host))
-        for text in {squashed, skeleton(host)}:
+        for text in {squashed, _collapse(squashed)}:   # _collapse of the squashed fold is the skeleton
             for _, brands in self._automaton.iter(text):
                 found.update(brands)
         return found

@@ -289,7 +289,8 @@ def _host_of(text: str) -> str:
     host = (host or "").lower().rstrip(".")
     if ":" in host and not host.startswith("["):
         host = host.split(":", 1)[0]
-    return to_unicode(host)
+    # idna.decode leaves a plain ASCII name as it is (lower case already) and is most of the cost of a CT name.
+    return host if host.isascii() and "xn--" not in host else to_unicode(host)
 
 
 def _wire(host: str) -> str:

@@ -87,3 +87,12 @@ def test_score_domain_command_with_flags_and_directory(tmp_path):
     assert [json.loads(x)["brand"] for x in out.getvalue().splitlines()] == ["microsoft", "paypal"]
     assert score_domain_command(None, ["x.com"], names=["A"], out=io.StringIO()) == 2
     assert score_domain_command(str(tmp_path / "missing"), ["x.com"], out=io.StringIO()) == 2
+
+
+def test_a_swap_across_the_middle_of_a_name_is_a_candidate():
+    # Two neighbours swapped at the middle break both halves of the name; the swapped forms are indexed too.
+    scorer = MultiBrandScorer([DetectionProfile(id="kestrava", name="Kestrava", names=["Kestrava"],
+                                                official_domains=["kestrava.com"])])
+    assert scorer.candidates("kesrtava.com") == {"kestrava"}
+    r = scorer.score("kesrtava.com")
+    assert r.brand == "kestrava" and r.score >= DOMAIN_THRESHOLD and r.result.signals[0].name == "typo", r
