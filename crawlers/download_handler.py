@@ -38,7 +38,7 @@ from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
-from brandhound.config import load_settings
+from crawlers.config import core_settings
 from crawlers.browser_egress import BrowserEgressGuard
 from crawlers.browser_user import own_user_launch_options
 from crawlers.middlewares.ssrf import AddressPolicy
@@ -134,7 +134,7 @@ class BrandhoundDownloadHandler(KeepConnections, ScrapyPlaywrightDownloadHandler
             proxy = await self._browser_guard.start()
             self.config.launch_options = {**self.config.launch_options, "proxy": {"server": proxy}}
         self.config.launch_options = own_user_launch_options(
-            self.config.launch_options, settings.get("BRANDHOUND_BROWSER_USER"), load_settings().home / "bin")
+            self.config.launch_options, settings.get("BRANDHOUND_BROWSER_USER"), core_settings(settings).home / "bin")
         await super()._launch()
 
     async def _download_over_tor(self, request: Request) -> Response:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from brandhound.config import load_settings
+from crawlers.config import core_settings
 
 
 def evidence_dir(settings: BaseSettings) -> Path:
     configured = settings.get("BRANDHOUND_EVIDENCE_DIR")
-    return Path(configured) if configured else load_settings().evidence_dir
+    return Path(configured) if configured else core_settings(settings).evidence_dir

@@ -15,7 +15,10 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from brandhound.config import Settings as CoreSettings
+from brandhound.config import load_settings
 from crawlers.browser import context_options, launch_options
+from crawlers.config import CONFIG_SETTING
 
 
 @dataclass
@@ -38,9 +41,13 @@ class Egress:
     rdap_ca_bundle: str | None = None
 
 
-def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None) -> Settings:
+def crawl_settings(egress: Egress, overrides: dict[str, Any] | None = None,
+                   config: CoreSettings | None = None) -> Settings:
+    """The Scrapy settings of one crawl: the project's, the egress, and brandhound's configuration,
+    read once here (``config``, default the environment's) so no component re-reads it mid-crawl."""
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
+    settings.set(CONFIG_SETTING, config if config is not None else load_settings(), priority="cmdline")
     settings.set("BRANDHOUND_EGRESS_PROXY", egress.proxy, priority="cmdline")
     settings.set("SSRF_ALLOW_PRIVATE", egress.allow_private, priority="cmdline")
     settings.set("BRANDHOUND_HOST_OVERRIDES", egress.host_overrides, priority="cmdline")

@@ -30,7 +30,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from brandhound.config import HmacKey, load_settings
+from brandhound.config import HmacKey
+from crawlers.config import core_settings
 from brandhound.items import (
     BrandRef, Crawl, Event, Finding, Indicator, Leak, Subject, Threat, Url, User, utcnow,
 )
@@ -149,7 +150,7 @@ class LeakDetector:
 
     def scanner(self) -> LeakScanner:
         if self._scanner is None:
-            key = self._key or load_settings().hmac_key()
+            key = self._key or core_settings(self.crawler.settings).hmac_key()
             self._scanner = LeakScanner.from_profile(self.profile, key, other_cards=self.report_other_cards)
         return self._scanner
 

@@ -21,7 +21,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from brandhound import cluster
-from brandhound.config import load_settings
+from crawlers.config import core_settings
 from brandhound.items import Leak
 from brandhound.mapping import index_name, to_document
 from brandhound.spool import SpoolError
@@ -45,7 +45,7 @@ class ElasticsearchPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ElasticsearchPipeline:
-        settings = load_settings()
+        settings = core_settings(crawler.settings)
         prefix = crawler.settings.get("BRANDHOUND_ES_INDEX_PREFIX") or settings.es.index_prefix
         settings = replace(settings, es=replace(settings.es, index_prefix=prefix))
         spool_dir = settings.spool_dir / f"crawl-{crawler.spidercls.name}"
