@@ -19,17 +19,15 @@ import json
 import os
 import re
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from brandhound.config import ConfigError, Settings
 from brandhound.profile import ProfileError, load_profiles
+from brandhound.progress import ProgressLine
 from detectors.leak_scan import LeakHit, LeakScanner
 
-#: How often the progress line is redrawn at most (seconds).
-PROGRESS_EVERY = 0.5
 _BIN_RANGE = re.compile(r"^\d{6,8}(?:-\d{6,8})?$")
 
 
@@ -87,26 +85,9 @@ def _files(sources: Sequence[str], err: TextIO) -> Iterator[tuple[str, str | Non
             yield source, "no such file or directory"
 
 
-class _Progress:
-    """``scan-leaks: 12 files, 3.4 MB, 5 hits`` redrawn on one terminal line."""
-
-    def __init__(self, err: TextIO, enabled: bool):
-        self.err, self.enabled, self.last, self.shown = err, enabled, 0.0, False
-
-    def update(self, files: int, size: int, hits: int, current: str, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not self.enabled or (not force and now - self.last < PROGRESS_EVERY):
-            return
-        self.last = now
-        name = current if len(current) <= 50 else "..." + current[-47:]
-        self.err.write(f"\rscan-leaks: {files} files, {size / 1e6:.1f} MB, {hits} hits  {name}\x1b[K")
-        self.err.flush()
-        self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            self.err.write("\r\x1b[K")
-            self.err.flush()
+def _progress_text(files: int, size: int, hits: int, current: str) -> str:
+    name = current if len(current) <= 50 else "..." + current[-47:]
+    return f"scan-leaks: {files} files, {size / 1e6:.1f} MB, {hits} hits  {name}"
 
 
 def scan_leaks_command(profile_path: str | None, sources: str | Sequence[str], settings: Settings, *,
@@ -147,8 +128,7 @@ def scan_leaks_command(profile_path: str | None, sources: str | Sequence[str], s
     except ConfigError as exc:
         print(f"scan-leaks: {exc}", file=err)
         return 2
-    show = progress if progress is not None else bool(getattr(err, "isatty", lambda: False)())
-    bar = _Progress(err, show)
+    bar = ProgressLine(err, progress)
     count = files = size = 0
     failed = False
     try:
@@ -175,7 +155,7 @@ def scan_leaks_command(profile_path: str | None, sources: str | Sequence[str], s
                     size += os.path.getsize(label)
                 except OSError:
                     pass
-            bar.update(files, size, count, shown)
+            bar.update(_progress_text(files, size, count, shown))
         out.flush()
     except BrokenPipeError:  # `scan-leaks ... | head`: the reader has what it wanted
         return 0

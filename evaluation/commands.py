@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from brandhound.progress import ProgressLine
 from evaluation import suite
 from evaluation.corpus import EXAMPLE_BRAND
 
@@ -42,13 +43,20 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
     names = suite.names(args.corpus or ["sandbox"])
     results: list[Result] = []
-    for name in names:
+    # On standard error, and off with --json or --quiet: the table or the JSON on standard output stays clean.
+    bar = ProgressLine(sys.stderr, False if args.json or args.quiet else None)
+    begun = time.monotonic()
+    for i, name in enumerate(names, 1):
         started = time.monotonic()
-        if name == "sandbox":
-            results += sandbox.evaluate(profile_path=Path(args.brand), listings_per_marketplace=args.listings)
-        else:
-            results += suite.run(name, args.split, peers=not args.no_peers)
-        if not args.json and sys.stderr.isatty():
+        bar.update(f"evaluate: {name} ({i} of {len(names)}), {started - begun:.0f} s so far", force=True)
+        try:
+            if name == "sandbox":
+                results += sandbox.evaluate(profile_path=Path(args.brand), listings_per_marketplace=args.listings)
+            else:
+                results += suite.run(name, args.split, peers=not args.no_peers)
+        finally:
+            bar.done()
+        if bar.enabled:
             print(f"evaluated {name} in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps([r.as_dict() for r in results], ensure_ascii=False), flush=True)
@@ -70,3 +78,4 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
                           help="brand profile the sandbox imitates (default: the example brand)")
     evaluate.add_argument("--listings", type=int, default=300, help="listings per sandbox marketplace (default 300)")
     evaluate.add_argument("--json", action="store_true", help="one JSON list of rows instead of a table")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress line on a terminal")

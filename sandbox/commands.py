@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from brandhound.commands.crawl import sandbox_options
 from brandhound.commands.output import out
+from brandhound.progress import ProgressLine
 
 if TYPE_CHECKING:
     import elasticsearch
@@ -30,10 +31,19 @@ COMMANDS = {"run": "the main job: local Elasticsearch, the sandbox web crawled e
 EXAMPLE_BRAND = str(Path(__file__).resolve().parent.parent / "examples/brands/kestrava/brand.yaml")
 
 
+def _progress(args: argparse.Namespace) -> ProgressLine:
+    """The start-up's progress line on standard error: off with --quiet or --json, or off a terminal."""
+    return ProgressLine(sys.stderr, False if getattr(args, "quiet", False) or getattr(args, "json", False) else None)
+
+
 def cmd_sandbox_up(args: argparse.Namespace, settings: Settings) -> int:
     from sandbox.environment import web_up
 
-    state = web_up(settings, args)
+    bar = _progress(args)
+    try:
+        state = web_up(settings, args, progress=bar.update)
+    finally:
+        bar.done()
     truth = json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
     out(f"sandbox web running: proxy {state['proxy_url']}, {len(truth['proxy_hosts'])} hosts, "
          f"{len(truth['pages'])} labelled pages (ground truth {state['ground_truth']})")
@@ -67,11 +77,14 @@ def _onion_summary(state: dict) -> str:
 def cmd_sandbox_tor_up(args: argparse.Namespace, settings: Settings) -> int:
     from sandbox.onion import daemon as onion_daemon
 
+    bar = _progress(args)
     try:
-        state = onion_daemon.up(settings.home, profile_path=args.brand, deadline_s=args.deadline)
+        state = onion_daemon.up(settings.home, profile_path=args.brand, deadline_s=args.deadline, progress=bar.update)
     except onion_daemon.SandboxError as exc:
+        bar.done()
         print(f"brandhound: {exc}", file=sys.stderr)
         return 1
+    bar.done()
     if args.json:
         out(json.dumps(state, indent=2))
     else:
@@ -193,6 +206,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     sb_up = add(sandbox, "up", cmd_sandbox_up, "build (if needed) and start the sandbox web")
     sb_up.add_argument("--brand", default=EXAMPLE_BRAND, help="brand profile the sandbox imitates (default: the example brand)")
     sandbox_options(sb_up)
+    sb_up.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
     add(sandbox, "down", cmd_sandbox_down, "stop the sandbox web")
     sb_status = add(sandbox, "status", cmd_sandbox_status, "is the sandbox web running")
     sb_status.add_argument("--json", action="store_true")
@@ -202,6 +216,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     tor_up.add_argument("--brand", default=EXAMPLE_BRAND, help="brand profile the onion sites imitate (default: the example brand)")
     tor_up.add_argument("--deadline", type=float, default=180, help="seconds Tor may take to become ready (default 180)")
     tor_up.add_argument("--json", action="store_true", help="the state as JSON instead of a summary")
+    tor_up.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
     add(tor, "down", cmd_sandbox_tor_down, "stop the onion sites and the Tor network")
     tor_status = add(tor, "status", cmd_sandbox_tor_status, "are the onion sites and the Tor network running")
     tor_status.add_argument("--json", action="store_true")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from brandhound.config import ConfigError, Settings
 from crawlers.runner import Egress
@@ -21,10 +21,11 @@ from sandbox.web import rdap
 from takedown.hosting import HostingLookup
 
 
-def web_up(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+def web_up(settings: Settings, args: argparse.Namespace,
+           progress: Callable[[str], object] | None = None) -> dict[str, Any]:
     """Build (if needed) and start the sandbox web for ``args.brand``; its running state."""
     state = web_daemon.up(settings.home, port=args.sandbox_port, profile_path=args.brand,
-                          listings_per_marketplace=args.listings)
+                          listings_per_marketplace=args.listings, progress=progress)
     if state.get("stale"):
         print("note: the running sandbox was built from another profile or size; `brandhound sandbox down` to rebuild",
               flush=True)

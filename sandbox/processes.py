@@ -75,6 +75,22 @@ def log_tail(log: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
+#: How often a start-up's progress is reported while it waits (seconds; the log is read each time).
+PROGRESS_EVERY = 0.5
+
+
+def last_log_line(log: Path, max_bytes: int = 4096) -> str:
+    """The last non-empty line of a child's log (from its last ``max_bytes``), for a progress line."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - max_bytes))
+            lines = [line.strip() for line in fh.read().decode("utf-8", "replace").splitlines()]
+    except OSError:
+        return ""
+    return next((line for line in reversed(lines) if line), "")
+
+
 def read_pid(pid_file: Path) -> int | None:
     try:
         return int(pid_file.read_text().strip())
@@ -112,7 +128,8 @@ def python_env() -> dict[str, str]:
 
 
 def start_module(module: str, args: Sequence[str], *, what: str, log: Path, pid_file: Path,
-                 ready: Callable[[], object], deadline_s: float) -> subprocess.Popen:
+                 ready: Callable[[], object], deadline_s: float,
+                 progress: Callable[[str], object] | None = None) -> subprocess.Popen:
     """Start ``python -m module args`` detached, record its pid and wait until ``ready()`` is true.
 
     Raises :class:`SandboxError` with the log's end if the child exits first or is not ready
@@ -122,17 +139,18 @@ def start_module(module: str, args: Sequence[str], *, what: str, log: Path, pid_
         stop_module(pid_file, module)
 
     return start_process([sys.executable, "-m", module, *args], what=what, log=log, pid_file=pid_file,
-                         ready=ready, deadline_s=deadline_s, stop=stop, detached=True)
+                         ready=ready, deadline_s=deadline_s, stop=stop, detached=True, progress=progress)
 
 
 def start_process(argv: Sequence[str], *, what: str, log: Path, ready: Callable[[], object], deadline_s: float,
                   stop: Callable[[subprocess.Popen], None], pid_file: Path | None = None,
-                  detached: bool = False) -> subprocess.Popen:
+                  detached: bool = False, progress: Callable[[str], object] | None = None) -> subprocess.Popen:
     """Start ``argv`` with its output appended to ``log`` and wait until ``ready()`` is true.
 
     ``detached`` children get their own session, so they outlive the caller's terminal; the
     others (a test's throw-away server) die with it. ``stop`` is called on a child that is not
-    ready in time, before :class:`SandboxError` is raised.
+    ready in time, before :class:`SandboxError` is raised. While it waits, ``progress`` (a progress line's
+    ``update``) is told what starts, for how long, and the child's latest log line.
     """
     with open(log, "ab") as log_file:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
@@ -140,8 +158,13 @@ def start_process(argv: Sequence[str], *, what: str, log: Path, ready: Callable[
     children[proc.pid] = proc
     if pid_file is not None:
         pid_file.write_text(f"{proc.pid}\n")
-    deadline = time.monotonic() + deadline_s
+    started = time.monotonic()
+    deadline = started + deadline_s
+    next_report = started
     while not ready():
+        if progress is not None and time.monotonic() >= next_report:
+            next_report = time.monotonic() + PROGRESS_EVERY
+            progress(f"{what}: {time.monotonic() - started:.1f} s  {last_log_line(log)}")
         if proc.poll() is not None:
             if pid_file is not None:
                 pid_file.unlink(missing_ok=True)

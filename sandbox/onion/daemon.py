@@ -15,7 +15,7 @@ import http.client
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sandbox.onion import forum, market
 from sandbox.onion.builder import BUILD_FILE, SITES, TRUTH_FILE, build, build_key
@@ -92,7 +92,7 @@ def _start_server(home: Path, ports: dict[str, int], deadline_s: float) -> int:
 
 def up(home: Path, profile_path: str | Path = DEFAULT_PROFILE, *, listings: int = market.LISTING_COUNT,
        threads: int = forum.THREAD_COUNT, seed: int = 1337, ports: dict[str, int] | None = None,
-       deadline_s: float = 180.0) -> dict[str, Any]:
+       deadline_s: float = 180.0, progress: Callable[[str], object] | None = None) -> dict[str, Any]:
     """Build (if needed), serve the sites, start the Tor network in front of them; return the state.
 
     ``ports`` (site -> port) fixes the sites' local ports; by default the previous ones are
@@ -115,6 +115,8 @@ def up(home: Path, profile_path: str | Path = DEFAULT_PROFILE, *, listings: int 
         if server["pid"] is not None:
             _stop_server(home)  # alive but not answering: replaced, not trusted
         if read_json(paths["dir"] / BUILD_FILE).get("key") != key:
+            if progress is not None:
+                progress("building the onion sites")
             build(profile_path, paths["dir"], listings=listings, threads=threads, seed=seed)
         previous = read_json(paths["state"]).get("ports") or {}
         chosen = {s: int((ports or {}).get(s) or (previous.get(s) if previous.get(s) and port_free(previous[s])
@@ -132,7 +134,7 @@ def up(home: Path, profile_path: str | Path = DEFAULT_PROFILE, *, listings: int 
     if tor["running"] and tor.get("onion_targets") != targets:
         tor_daemon.down(home)  # forwards to other ports: restarted (the onion addresses are kept)
     try:
-        tor_daemon.up(home, targets, deadline_s=deadline_s)
+        tor_daemon.up(home, targets, deadline_s=deadline_s, progress=progress)
     except tor_daemon.SandboxError as exc:
         raise SandboxError(f"the Tor network for the onion sites did not start: {exc}") from exc
     return status(home) | {"stale": stale, "up_seconds": round(time.monotonic() - started, 2)}

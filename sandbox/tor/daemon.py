@@ -18,7 +18,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sandbox.processes import SandboxError, port_open, read_pid, runs_module, start_module, stop_module
 from sandbox.processes import cmdline as process_cmdline
@@ -73,8 +73,10 @@ def status(home: Path) -> dict[str, Any]:
 
 
 def up(home: Path, onion_targets: dict[str, int], deadline_s: float = 180.0, *,
-       relays: int = 2, exits: int = 1) -> dict[str, Any]:
+       relays: int = 2, exits: int = 1, progress: Callable[[str], object] | None = None) -> dict[str, Any]:
     """Start the network unless it runs; return its state once the onion services answer.
+
+    ``progress`` (a progress line's ``update``) hears the start-up's latest step while it waits.
 
     ``onion_targets`` maps an onion service name to the 127.0.0.1 port it serves
     (HiddenServicePort 80). A running network is returned as it is, with
@@ -101,7 +103,7 @@ def up(home: Path, onion_targets: dict[str, int], deadline_s: float = 180.0, *,
 
     # The server enforces deadline_s on tor itself; the margin covers building the network.
     start_module(SERVE_MODULE, args, what="the sandbox Tor network", log=paths["log"], pid_file=paths["pid"],
-                 ready=ready, deadline_s=deadline_s + 30)
+                 ready=ready, deadline_s=deadline_s + 30, progress=progress)
     return status(home) | {"stale": False}
 
 

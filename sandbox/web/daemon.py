@@ -14,7 +14,7 @@ import datetime as dt
 import http.client
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sandbox.processes import REPO_ROOT, SandboxError, read_pid, runs_module, start_module, stop_module
 
@@ -66,8 +66,11 @@ def status(home: Path) -> dict[str, Any]:
 
 
 def up(home: Path, port: int = 8899, profile_path: str | Path = DEFAULT_PROFILE,
-       listings_per_marketplace: int = 300, *, seed: int = 1337, deadline_s: float = 60.0) -> dict[str, Any]:
-    """Build if needed, start the server if it is not running, and return its state."""
+       listings_per_marketplace: int = 300, *, seed: int = 1337, deadline_s: float = 60.0,
+       progress: Callable[[str], object] | None = None) -> dict[str, Any]:
+    """Build if needed, start the server if it is not running, and return its state.
+
+    ``progress`` (a progress line's ``update``) hears each step while it runs."""
     paths = _paths(home)
     current = status(home)
     key = build_key(profile_path, listings_per_marketplace, seed)
@@ -78,11 +81,13 @@ def up(home: Path, port: int = 8899, profile_path: str | Path = DEFAULT_PROFILE,
         down(home)  # alive but not answering: a wedged server is replaced, not trusted
     paths["base"].mkdir(parents=True, exist_ok=True)
     if read_json(paths["dir"] / BUILD_FILE).get("key") != key:
+        if progress is not None:
+            progress(f"building the sandbox web ({listings_per_marketplace} listings per marketplace)")
         build(profile_path, paths["dir"], listings_per_marketplace=listings_per_marketplace, seed=seed)
 
     proc = start_module(SERVE_MODULE, ["--dir", str(paths["dir"]), "--port", str(port)],
                         what=f"the sandbox web server on port {port}", log=paths["log"], pid_file=paths["pid"],
-                        ready=lambda: _health(port, paths["dir"]), deadline_s=deadline_s)
+                        ready=lambda: _health(port, paths["dir"]), deadline_s=deadline_s, progress=progress)
     truth = read_json(paths["dir"] / BUILD_FILE)
     write_json(paths["state"], {
         "pid": proc.pid, "port": port, "proxy_url": f"http://127.0.0.1:{port}", "dir": str(paths["dir"]),
