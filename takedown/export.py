@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from cryptography import x509
 
@@ -134,8 +134,11 @@ def write_csv(path: Path, notices: Iterable[Takedown], manifests: dict[str, str]
 
 def export_batch(notices: list[Takedown], profile: BrandProfile, evidence: EvidenceStore, out_dir: Path,
                  formats: Iterable[str] = FORMATS, now: datetime | None = None,
-                 tsa: tuple[str, list[x509.Certificate]] | None = None) -> ExportResult:
+                 tsa: tuple[str, list[x509.Certificate]] | None = None,
+                 progress: Callable[[str], object] | None = None) -> ExportResult:
     """Write the batch's files and ZIP bundle; fills each notice's ``manifest_sha256``.
+
+    ``progress`` (a progress line's ``update``) hears which notice is being written, then the bundle's steps.
 
     With ``tsa`` (the Time-Stamp Authority's URL and trust anchors), the batch manifest gets an
     RFC 3161 token, ``manifest.tsr``, kept on each notice as ``timestamp_token``.
@@ -151,8 +154,10 @@ def export_batch(notices: list[Takedown], profile: BrandProfile, evidence: Evide
     root = Path(out_dir) / f"batch-{stamp}"
     root.mkdir(parents=True, exist_ok=False)
     manifests: dict[str, str] = {}
-    for notice in notices:
+    for done, notice in enumerate(notices):
         nid = notice.doc_id()
+        if progress is not None:
+            progress(f"takedown export: {done} of {len(notices)} notices written, now {nid}")
         notice_dir = root / nid
         notice_dir.mkdir()
         for stored, _, name in evidence_files(notice):
@@ -173,9 +178,13 @@ def export_batch(notices: list[Takedown], profile: BrandProfile, evidence: Evide
         write_csv(root / "batch.csv", notices, manifests)
     batch_sha = bundle.batch_manifest(root, manifests, now)
     if tsa is not None:
+        if progress is not None:
+            progress(f"takedown export: {len(notices)} notices written, time-stamping the manifest at {tsa[0]}")
         token = bundle.timestamp_manifest(root, *tsa)
         for notice in notices:
             notice.timestamp_token = token
+    if progress is not None:
+        progress(f"takedown export: {len(notices)} notices written, zipping the bundle")
     zip_path = bundle.zip_tree(root, Path(out_dir) / f"batch-{stamp}.zip")
     return ExportResult(directory=root, zip_path=zip_path, manifest_sha256=batch_sha, notice_manifests=manifests,
                         files=sorted(p for p in root.rglob("*") if p.is_file()))

@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import elasticsearch
 from cryptography import x509
@@ -304,8 +304,9 @@ class TakedownService:
     # ----------------------------------------------------------------- export
 
     def export(self, out_dir: Path, *, ids: Iterable[str] | None = None, status: str | None = None,
-               formats: Iterable[str] = FORMATS) -> ExportResult:
-        """Export notices (by id, or every one of a status) to ``out_dir``; records each manifest's SHA-256."""
+               formats: Iterable[str] = FORMATS, progress: Callable[[str], object] | None = None) -> ExportResult:
+        """Export notices (by id, or every one of a status) to ``out_dir``; records each manifest's SHA-256.
+        ``progress`` hears each step (see :func:`takedown.export.export_batch`)."""
         if ids:
             notices = [self._get(i) for i in ids]
         else:
@@ -313,7 +314,7 @@ class TakedownService:
         if not notices:
             raise TakedownError(f"no {status or ''} notices of {self.profile.id} to export".replace("  ", " "))
         result = export_batch([n for n, _ in notices], self.profile, self.evidence, Path(out_dir), formats,
-                              tsa=self.tsa)
+                              tsa=self.tsa, progress=progress)
         for notice, condition in notices:
             self._write(notice, condition)
         return result

@@ -108,9 +108,15 @@ def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from brandhound.progress import ProgressLine
+
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    result = service_for(args, settings).export(Path(args.out), ids=args.id or None, status=args.status,
-                                                formats=formats)
+    bar = ProgressLine(sys.stderr, False if args.quiet else None)
+    try:
+        result = service_for(args, settings).export(Path(args.out), ids=args.id or None, status=args.status,
+                                                    formats=formats, progress=bar.update)
+    finally:
+        bar.done()
     out(f"exported {len(result.notice_manifests)} notices to {result.directory}")
     out(f"bundle {result.zip_path} (manifest SHA-256 {result.manifest_sha256})")
     return 0
@@ -229,6 +235,7 @@ def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     export.add_argument("--id", action="append", help="only this notice (repeatable; overrides --status)")
     export.add_argument("--format", default=",".join(FORMATS), help=f"comma-separated: {', '.join(FORMATS)} (default all)")
     export.add_argument("--out", required=True, help="directory for the batch")
+    export.add_argument("--quiet", action="store_true", help="no progress line on a terminal")
     verify_cmd = add(takedown, "verify", cmd_verify, "verify a bundle (ZIP or directory) against its manifests")
     verify_cmd.add_argument("bundle")
     metrics = common(add(takedown, "metrics", cmd_metrics,

@@ -127,3 +127,13 @@ def test_unknown_format_is_refused(tmp_path, batch):
     _, notices, _, store = batch
     with pytest.raises(TakedownError, match="unknown export format"):
         export_batch(notices, PROFILE, store, tmp_path / "o2", formats=("docx",))
+
+
+def test_an_export_reports_each_notice_then_the_bundle(tmp_path):
+    store = EvidenceStore(tmp_path / "evidence")
+    notices = plan_notices(sample_cases(store, PROFILE).cases, PROFILE, RecipientFinder(PROFILE))
+    heard: list[str] = []
+    export_batch(notices, PROFILE, store, tmp_path / "out", formats=("csv",), progress=heard.append)
+    assert len(heard) == len(notices) + 1
+    assert heard[0].startswith(f"takedown export: 0 of {len(notices)} notices written, now {notices[0].doc_id()}")
+    assert heard[-1] == f"takedown export: {len(notices)} notices written, zipping the bundle"
