@@ -93,6 +93,45 @@ install_peers() {
   fi
 }
 
+# Does a pytest command line pick its own tests (a path, a node id, -k or -m)?
+selects_tests() {
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      -k|-m|-k*|-m*|--deselect*|--lf|--last-failed|--ff) return 0 ;;
+    esac
+    [ -e "${arg%%::*}" ] && return 0
+  done
+  return 1
+}
+
+# The whole suite as two pytest sessions side by side: the integration tests spend most of their
+# time waiting on services (crawl delays, Tor, Elasticsearch restarts), so the CPU-bound unit and
+# evaluation tests run beside them instead of after. The integration session's output streams;
+# the other's is printed when both are done. Exit: 1 if either failed, else 5 if either collected
+# nothing, else 0.
+run_whole_suite() {
+  local log status=0 other=0
+  log=$(mktemp)
+  local dir others=()
+  for dir in tests/*/; do
+    dir=${dir%/}
+    [ "$dir" = tests/integration ] && continue
+    [ -n "$(find "$dir" -name 'test_*.py' -print -quit)" ] && others+=("$dir")
+  done
+  "$VENV/bin/python" -m pytest "$@" "${others[@]}" >"$log" 2>&1 &
+  local pid=$!
+  "$VENV/bin/python" -m pytest "$@" tests/integration || status=$?
+  wait "$pid" || other=$?
+  say "${others[*]} (run beside tests/integration):"
+  cat "$log"
+  rm -f "$log"
+  if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then return "$status"; fi
+  if [ "$other" -ne 0 ] && [ "$other" -ne 5 ]; then return "$other"; fi
+  if [ "$status" -eq 5 ] || [ "$other" -eq 5 ]; then return 5; fi
+  return 0
+}
+
 setup() {
   install_system_packages
   install_python_packages
@@ -111,7 +150,8 @@ case "$cmd" in
     install_python_packages "$ROOT/requirements-dev.lock"
     install_peers
     cd "$ROOT"
-    exec "$VENV/bin/python" -m pytest "$@"
+    if selects_tests "$@"; then exec "$VENV/bin/python" -m pytest "$@"; fi
+    run_whole_suite "$@"
     ;;
   peers)
     install_peers
