@@ -15,6 +15,7 @@ times out closes the connection, so the next call reconnects or reports it.
 from __future__ import annotations
 
 import errno
+import logging
 import re
 import socket
 import threading
@@ -32,6 +33,12 @@ import stem.control
 import stem.process
 import stem.socket
 from stem import Signal
+
+# stem logs every control-socket hiccup at INFO ("peek of closed file" once per read of a dropped
+# connection): in a crawl's log at INFO that drowns the SOCKS replies and circuit failures that
+# say what went wrong. Its warnings still come through. (stem sets this logger's level when
+# stem.util.log is imported, which the imports above did.)
+logging.getLogger("stem").setLevel(logging.WARNING)
 
 T = TypeVar("T")
 

@@ -71,6 +71,22 @@ def docs(client, settings, kind: str) -> list[dict]:
     return [h["_source"] for h in client.search(index=index, size=10_000, query={"match_all": {}})["hits"]["hits"]]
 
 
+def tor_evidence(home: Path, log: str) -> str:
+    """What a failed Tor crawl says about why: its Tor lines (SOCKS replies, renewals, NEWNYM), then
+    the tails of the client's and the onion service host's notice logs."""
+    tor_lines = [line for line in log.splitlines()
+                 if re.search(r"SOCKS|NEWNYM|new circuits|Tor client|Retrying|Gave up", line)]
+    parts = ["--- the crawl's Tor lines", *tor_lines[-40:], "--- the crawl's last lines", log[-2000:]]
+    nodes = Path(home) / "sandbox" / "tor" / "net" / "nodes"
+    for name in ("client1", "onion"):
+        try:
+            tail = (nodes / name / "notice.log").read_text(errors="replace").splitlines()[-25:]
+        except OSError as exc:
+            tail = [f"(unreadable: {exc})"]
+        parts += [f"--- {nodes / name / 'notice.log'}", *tail]
+    return "\n".join(parts)
+
+
 def truth_of(state) -> dict:
     return json.loads(Path(state["ground_truth"]).read_text(encoding="utf-8"))
 
@@ -196,11 +212,13 @@ def test_forum_dumps_survive_a_relay_killed_mid_crawl(onion_sandbox, onion_setti
         relay = json.loads((Path(home) / "sandbox" / "tor" / "state.json").read_text())["nodes"]["relay1"]["pid"]
     os.kill(relay, signal.SIGKILL)
     summary, log = finish(proc)
+    (tmp_path / "crawl.log").write_text(log, encoding="utf-8")
     threads = forum_threads(state)
     print(f"\nrelay killed mid-crawl: {summary['brandhound/dumps/fetched']} of {len(threads)} forum threads' dumps "
-          f"fetched, {summary['retry/count']} retries, {summary['retry/max_reached']} given up, failures "
-          f"{summary['fetch_failed']}; crawl {summary['elapsed_time_seconds']:.0f} s")
-    assert summary["brandhound/dumps/fetched"] >= len(threads), log[-5000:]
+          f"fetched, {summary['retry/count']} retries waiting {summary['brandhound/retry/wait_seconds']:.0f} s, "
+          f"{summary['retry/max_reached']} given up, failures {summary['fetch_failed']}; "
+          f"crawl {summary['elapsed_time_seconds']:.0f} s")
+    assert summary["brandhound/dumps/fetched"] >= len(threads), tor_evidence(home, log)
     pages = [d for d in docs(client, settings, "pages") if d["url"]["domain"] == state["onions"]["forum"]]
     assert all("path" not in d.get("file", {}) for d in pages)  # dumps are hashed, never stored
     leaks = docs(client, settings, "leaks")
