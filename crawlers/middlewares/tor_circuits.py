@@ -36,7 +36,7 @@ from twisted.internet.threads import deferToThread
 
 from crawlers.middlewares.tor_route import CircuitBook, parse_socks, site_of
 from crawlers.tor.outage import TorClientWatch
-from crawlers.tor.socks import SocksProxyUnreachable
+from crawlers.tor.socks import SocksProxyUnreachable, onion_service_failure
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,8 @@ class TorCircuitRenewalMiddleware:
         if (isinstance(exception, SocksProxyUnreachable) and self.watch is not None and self.watch.answered
                 and holds < MAX_HOLDS):
             return self._hold(request, str(exception), holds)
-        self._failed(request, f"{type(exception).__name__}: {exception}")
+        self._failed(request, f"{type(exception).__name__}: {exception}",
+                     onion_state=onion_service_failure(exception) is not None)
         return None
 
     async def _hold(self, request: Request, why: str, holds: int) -> Request | None:
@@ -117,7 +118,7 @@ class TorCircuitRenewalMiddleware:
         self.failures.pop(site, None)
         self.renewals.pop(site, None)
 
-    def _failed(self, request: Request, why: str) -> None:
+    def _failed(self, request: Request, why: str, onion_state: bool = False) -> None:
         site = self._site(request)
         self.failures[site] = self.failures.get(site, 0) + 1
         if self.failures[site] < self.renew_after:
@@ -128,7 +129,10 @@ class TorCircuitRenewalMiddleware:
         self.crawler.stats.inc_value("brandhound/tor/circuit_renewals")
         log.warning("%s failed %d times in a row (last: %s): new circuits for it (generation %d)",
                     site, self.renew_after, why[:200], generation)
-        if self.renewals[site] >= self.newnym_after and self.control is not None and not self._newnym_busy:
+        # An onion-service reply (descriptor, introduction, rendezvous) comes from the client's shared
+        # onion-service state, which new circuits keep: NEWNYM at once instead of after more renewals.
+        if ((onion_state or self.renewals[site] >= self.newnym_after) and self.control is not None
+                and not self._newnym_busy):
             self.renewals[site] = 0
             self._newnym_busy = True
             d = deferToThread(self._newnym, site)

@@ -56,6 +56,10 @@ REPLIES: dict[int, str] = {
 }
 #: Replies a retry cannot change: the address or the credentials are wrong, not the network.
 PERMANENT_REPLIES = frozenset({0x07, 0x08, 0xF4, 0xF5, 0xF6})
+#: Replies about reaching an onion service (its descriptor, introduction, rendezvous). What they come
+#: from, the cached descriptor and the introduction points Tor saw fail, is the Tor client's, shared
+#: by every circuit and isolation group: new circuits keep it, NEWNYM clears it.
+ONION_SERVICE_REPLIES = frozenset({0xF0, 0xF1, 0xF2, 0xF3, 0xF7})
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,13 @@ class SocksRequestRefused(Exception):
     def __init__(self, message: str, code: int | None = None):
         super().__init__(message)
         self.code = code
+
+
+def onion_service_failure(exc: BaseException) -> int | None:
+    """The SOCKS reply code when ``exc`` is Tor failing to reach an onion service (descriptor,
+    introduction or rendezvous), else None."""
+    code = getattr(exc, "code", None)
+    return code if isinstance(exc, SocksError) and code in ONION_SERVICE_REPLIES else None
 
 
 def reply_error(code: int, proxy: SocksProxy, host: str, port: int) -> Exception:
