@@ -41,14 +41,19 @@ def test_redrawn_in_place_at_most_every_half_second_and_cleared():
     assert not bar.update("step 2")  # too soon
     clock.now += 0.6
     assert bar.update("step 3")
+    drawn = stream.getvalue()
+    assert "step 1" in drawn and "step 3" in drawn and "step 2" not in drawn
+    assert "\n" not in drawn  # redrawn in place, not one line per step
     bar.done()
-    assert stream.getvalue() == "\rstep 1\x1b[K\rstep 3\x1b[K\r\x1b[K"
+    assert stream.getvalue().endswith("\x1b[2K")  # the line is erased, the cursor at its start
+    assert bar.update("again", force=True)  # a line can be drawn again after done()
+    bar.done()
 
 
 def test_a_long_line_keeps_its_end():
     stream = _Terminal()
     ProgressLine(stream).update("x" * 200 + "/the/file/name")
-    drawn = stream.getvalue()[1:-3]
+    drawn = stream.getvalue().removeprefix("\x1b[?25l")  # rich hides the cursor first
     assert len(drawn) == WIDTH and drawn.endswith("/the/file/name") and drawn.startswith("...")
 
 
