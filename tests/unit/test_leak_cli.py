@@ -69,7 +69,7 @@ def test_progress_on_a_terminal_only_and_a_missing_source_named_without_stopping
                                    err=tty, progress=None)
     assert status == 2 and len(records) == 1
     assert f"{tmp_path / 'nope'}: cannot read: no such file or directory" in err
-    assert "\rscan-leaks: 1 files" in err
+    assert "scan-leaks: 1 files" in err and "\x1b[2K" in err  # drawn, then erased in place
     status, _, err, _ = _run(tmp_path, None, [str(single)], domains="orvellia.com")
     assert status == 0 and "\r" not in err
 
