@@ -72,7 +72,7 @@ from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler  # noqa
 from scrapy.exceptions import IgnoreRequest  # noqa: E402
 
 from crawlers.download_handler import KeepConnections  # noqa: E402
-from sandbox.processes import free_port  # noqa: E402
+from sandbox.processes import free_port, log_tail, python_env, start_process, terminate  # noqa: E402
 
 PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
 
@@ -510,25 +510,6 @@ def sandbox_health(port: int, build_dir: Path) -> bool:
         conn.close()
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env.update(extra or {})
-    return env
-
-
-def stop_process(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after ``grace_s``; only this one pid, which we started."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 class SandboxServer:
     def __init__(self, build_dir: Path, log_path: Path, tag: str):
         self.build_dir, self.log_path, self.tag = build_dir, log_path, tag
@@ -540,30 +521,14 @@ class SandboxServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, deadline_s: float = 60.0) -> None:
-        with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sandbox.web.serve", "--dir", str(self.build_dir), "--port", str(self.port)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-                env=child_env({TAG_VAR: self.tag}),
-                start_new_session=True)
-        deadline = time.monotonic() + deadline_s
-        while not sandbox_health(self.port, self.build_dir):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sandbox server exited with {self.proc.returncode}: {tail(self.log_path)}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"sandbox server did not answer within {deadline_s:.0f}s: {tail(self.log_path)}")
-            time.sleep(0.05)
+        self.proc = start_process(
+            [sys.executable, "-m", "sandbox.web.serve", "--dir", str(self.build_dir), "--port", str(self.port)],
+            what="the sandbox server", log=self.log_path, ready=lambda: sandbox_health(self.port, self.build_dir),
+            deadline_s=deadline_s, stop=terminate, detached=True, env={TAG_VAR: self.tag})
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop_process(self.proc)
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+            terminate(self.proc)
 
 
 WARN_NOISE = re.compile(r"https?://\S+|\b\d[\d.,]*\b")
@@ -585,7 +550,7 @@ def run_child(spec: dict[str, Any], work: Path, name: str, timeout_s: float, tag
     """Run one crawl in its own process (and session), tagged with ``tag`` in its environment."""
     spec_path, out_path, log_path = work / f"{name}.spec.json", work / f"{name}.out.json", work / f"{name}.log"
     spec["out"] = str(out_path)
-    env = child_env({**spec.pop("env", {}), TAG_VAR: tag})
+    env = python_env({**spec.pop("env", {}), TAG_VAR: tag})
     spec_path.write_text(json.dumps(spec))
     code = "import sys; from bench.crawl import child_main; sys.exit(child_main(sys.argv[1]))"
     with open(log_path, "wb") as out:
@@ -599,16 +564,16 @@ def run_child(spec: dict[str, Any], work: Path, name: str, timeout_s: float, tag
     try:
         proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        stop_process(proc)
-        raise RuntimeError(f"crawl {name} did not finish within {timeout_s:.0f}s:\n{tail(log_path)}") from None
+        terminate(proc)
+        raise RuntimeError(f"crawl {name} did not finish within {timeout_s:.0f}s:\n{log_tail(log_path)}") from None
     except BaseException:  # Ctrl-C: the crawl is in its own session and did not get the signal
-        stop_process(proc)
+        terminate(proc)
         raise
     finally:
         if sampler is not None:
             sampler.stop()
     if proc.returncode != 0 or not out_path.exists():
-        raise RuntimeError(f"crawl {name} failed (exit {proc.returncode}):\n{tail(log_path)}")
+        raise RuntimeError(f"crawl {name} failed (exit {proc.returncode}):\n{log_tail(log_path)}")
     return json.loads(out_path.read_text()), sampler, log_path, proc.pid
 
 

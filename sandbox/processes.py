@@ -120,10 +120,11 @@ def port_open(port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def python_env() -> dict[str, str]:
-    """The environment a child ``python -m sandbox...`` needs: ours, with the repository importable."""
+def python_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a child ``python -m sandbox...`` needs: ours, with the repository importable, and ``extra``."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.update(extra or {})
     return env
 
 
@@ -144,17 +145,19 @@ def start_module(module: str, args: Sequence[str], *, what: str, log: Path, pid_
 
 def start_process(argv: Sequence[str], *, what: str, log: Path, ready: Callable[[], object], deadline_s: float,
                   stop: Callable[[subprocess.Popen], None], pid_file: Path | None = None,
-                  detached: bool = False, progress: Callable[[str], object] | None = None) -> subprocess.Popen:
+                  detached: bool = False, progress: Callable[[str], object] | None = None,
+                  env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start ``argv`` with its output appended to ``log`` and wait until ``ready()`` is true.
 
     ``detached`` children get their own session, so they outlive the caller's terminal; the
     others (a test's throw-away server) die with it. ``stop`` is called on a child that is not
     ready in time, before :class:`SandboxError` is raised. While it waits, ``progress`` (a progress line's
-    ``update``) is told what starts, for how long, and the child's latest log line.
+    ``update``) is told what starts, for how long, and the child's latest log line. ``env`` is added
+    to :func:`python_env`'s.
     """
     with open(log, "ab") as log_file:
         proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                cwd=REPO_ROOT, env=python_env(), start_new_session=detached)
+                                cwd=REPO_ROOT, env=python_env(env), start_new_session=detached)
     children[proc.pid] = proc
     if pid_file is not None:
         pid_file.write_text(f"{proc.pid}\n")
