@@ -5,7 +5,8 @@ name seen in certificate-transparency logs. :class:`MultiBrandScorer` puts the b
 one Aho-Corasick automaton: each term as written and as it reads (its skeleton), and, for terms of six
 letters or more, their first and last halves (a name one replaced letter away from a term keeps one
 half intact), the term with each letter left out and with each two neighbours swapped. A host is read
-once through the automaton; only the brands it hits are scored in full, and the best of them
+once through the automaton; of the brands it hits, only those the host can match at all (:func:`_may_match`,
+the cheap tests in front of each of :class:`DomainScorer`'s signals) are scored in full, and the best of them
 is returned with its signals, so every result names its brand.
 """
 
@@ -16,10 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
+import numpy as np
 
 from brandhound.profile import DetectionProfile
-from detectors.domain_similarity import (DOMAIN_THRESHOLD, DomainScore, DomainScorer, _collapse, _host_of, _wire,
-                                         fold_domain)
+from rapidfuzz import distance, fuzz, process
+
+from detectors.domain_similarity import (DOMAIN_THRESHOLD, DomainScore, DomainScorer, _collapse, _host_of,
+                                         _same_start, _Term, _typo_strength, _wire, fold_domain,
+                                         typo_distance)
 
 
 @dataclass
@@ -47,6 +52,7 @@ class MultiBrandScorer:
         if not self.profiles:
             raise ValueError("no brand profiles to score domains against")
         self.scorers = {bid: DomainScorer.from_profile(p) for bid, p in self.profiles.items()}
+        self._gates = {bid: _gates(scorer) for bid, scorer in self.scorers.items()}
         self._automaton = ahocorasick.Automaton()
         keys: dict[str, set[str]] = {}
         for bid, scorer in self.scorers.items():
@@ -73,7 +79,7 @@ class MultiBrandScorer:
     def candidates(self, host: str) -> set[str]:
         """The brands whose name forms occur in ``host`` (as written, or as it reads)."""
         found: set[str] = set()
-        squashed = _squash(fold_domain(host))
+        squashed = _fold_squash(host)
         for text in {squashed, _collapse(squashed)}:   # _collapse of the squashed fold is the skeleton
             for _, brands in self._automaton.iter(text):
                 found.update(brands)
@@ -89,29 +95,173 @@ class MultiBrandScorer:
         for i, host in enumerate(hosts):
             for bid in self.candidates(host):
                 per_brand.setdefault(bid, []).append(i)
-        best: list[tuple[str, DomainScore] | None] = [None] * len(domains)
+        forms: dict[int, _Forms] = {}
+        typos: dict[tuple[str, str], bool] = {}
+        # A candidate brand the host cannot match scores 0 with no signal, as DomainScorer would say (the
+        # brand's id is kept, so that ties between brands fall as they did when each was scored in full).
+        best: list[tuple[str, DomainScore | None] | None] = [None] * len(domains)
         for bid, idx in per_brand.items():
-            for i, result in zip(idx, self.scorers[bid].score_many([hosts[i] for i in idx])):
+            for i in idx:
+                seen = forms.get(i)
+                if seen is None:
+                    seen = forms[i] = _Forms(hosts[i], typos)
+                result = self._score_pair(bid, seen)
                 held = best[i]
-                if held is None or _rank(result) > _rank(held[1]):
+                if held is None or (result is not None and _rank(result) > _rank(held[1])):
                     best[i] = (bid, result)
         out: list[BrandDomainScore] = []
-        for host, found in zip(hosts, best):
+        for i, (host, found) in enumerate(zip(hosts, best)):
             if found is None:
                 puny = _wire(host)
                 out.append(BrandDomainScore(None, None, DomainScore(
                     host, puny, None, 0.0, [], None, f"{host or '(empty)'} resembles none of the brands' names")))
                 continue
             bid, result = found
+            if result is None:
+                f = forms[i]
+                result = DomainScore(f.host, _wire(f.host), f.parts[3], 0.0, [], None,
+                                     f"{f.host} does not resemble the brand's domains")
             profile = self.profiles[bid]
             out.append(BrandDomainScore(bid, profile.name, result, profile.threshold))
         return out
 
+    def _score_pair(self, bid: str, f: _Forms) -> DomainScore | None:
+        """Brand ``bid``'s result for the host of ``f``, None for one that matches none of its signals."""
+        scorer = self.scorers[bid]
+        parts = f.parts
+        # Official and allowlisted hosts, and names under no public suffix, are the scorer's to answer.
+        if (parts[3] and f.zones.isdisjoint(scorer.official_zones) and f.zones.isdisjoint(scorer.allow_zones)
+                and not _may_match(scorer, self._gates[bid], f)):
+            return None
+        dist = process.cdist([f.squashed], scorer._squashed, scorer=distance.OSA.distance, dtype=np.int32, workers=1)
+        inside = process.cdist([f.squashed], scorer._squashed, scorer=fuzz.partial_ratio, dtype=np.uint8, workers=1)
+        return scorer._score_one(f.host, parts, dist[0], inside[0])
 
-def _rank(result: DomainScore) -> tuple[float, int]:
+
+class _Forms:
+    """What :func:`_may_match` reads of one host, worked out once for all of its candidate brands."""
+
+    def __init__(self, host: str, typos: dict[tuple[str, str], bool]):
+        self.typos = typos           # (part of a label, term) -> close enough for a combosquat, for the batch
+        self.host = host = _host_of(host)   # as DomainScorer.score_many reads it
+        # The host and each name it is under: one of them in a set of zones is what _is_under finds.
+        labels = host.split(".")
+        self.zones = {".".join(labels[i:]) for i in range(len(labels))}
+        self.parts = DomainScorer._parts(None, host)  # type: ignore[arg-type]  # uses no scorer state
+        sub, label = self.parts[0], self.parts[1]
+        self.plain = label.lower()
+        self.squashed = _fold_squash(self.plain)
+        self.skeleton = _collapse(self.squashed)
+        self.dehyphenated = _squash(self.plain) if "-" in self.plain else None
+        # The subdomain's labels as DomainScorer._subdomain_hits reads them: each one's skeleton, its
+        # words between hyphens (as written and as they read), and the last one joined to the label;
+        # joined by a character no term holds, so that one `in` looks through them all.
+        self.sub = sub
+        self.sub_parts: list[str] = []
+        self.sub_texts = self.sub_words = ""
+        if sub:
+            labels = sub.split(".")
+            texts, words = [], []
+            for lb in labels:
+                # Folding keeps an ASCII label's hyphens where they are, and makes none.
+                pieces = [_fold_squash(p) for p in lb.split("-") if p] if lb.isascii() else \
+                    [_squash(p) for p in fold_domain(lb).split("-") if p]
+                words += pieces
+                self.sub_parts += [_collapse(w) for w in pieces if w]
+                texts.append(_collapse(_fold_squash(_squash(lb))))
+            texts += self.sub_parts
+            texts.append(_collapse(_fold_squash(_squash(labels[-1] + label))))
+            self.sub_texts, self.sub_words = " ".join(texts), " ".join(words)
+
+
+#: What the gate reads of a term: the term, its length, and its text as written, lower-cased and squashed.
+_Gate = tuple[_Term, int, str]
+
+
+def _gates(scorer: DomainScorer) -> list[_Gate]:
+    return [(t, len(t.squashed), _squash(t.text.lower())) for t in scorer.terms]
+
+
+def _may_match(scorer: DomainScorer, gates: list[_Gate], f: _Forms) -> bool:
+    """Whether any signal of ``scorer`` can fire on the host of ``f``: the first, cheap tests of each of
+    DomainScorer._label_hits's and _subdomain_hits's branches, so a False means a score of 0 with no signal.
+    (tests/unit/test_domain_brands_gate.py holds this to what the scorer finds.)"""
+    if f.parts[1]:
+        for gate in gates:
+            if _label_may_match(gate, f):
+                return True
+    sub = f.sub
+    if not sub:
+        return False
+    dotted = f".{sub}."
+    for d in scorer.official:
+        if f".{d}." in dotted or sub == d:
+            return True
+    for t, n, _ in gates:
+        if (t.source == "misspelling" and n < 5) or t.source == "secondary":
+            continue
+        if t.skeleton in f.sub_texts or t.squashed in f.sub_words:
+            return True
+        if n >= 6:
+            for p in f.sub_parts:
+                if p[0] == t.skeleton[:1] and distance.OSA.distance(p, t.skeleton, score_cutoff=1) <= 1:
+                    return True
+    return False
+
+
+def _label_may_match(gate: _Gate, f: _Forms) -> bool:
+    t, n, written = gate
+    squashed = f.squashed
+    if t.source == "secondary":
+        if f.plain == t.squashed or n < 5:
+            return False
+        return f.skeleton == t.skeleton or (
+            n >= 6 and abs(len(squashed) - n) <= 1 and _same_start(squashed, t)
+            and 0 < distance.OSA.distance(squashed, t.squashed, score_cutoff=2) <= 2)
+    if f.plain == t.squashed or f.plain == written or f.dehyphenated == t.squashed or f.skeleton == t.skeleton:
+        return True
+    if t.source == "misspelling":
+        return n >= 6 and t.squashed in squashed
+    if (abs(len(squashed) - n) <= 2 and _same_start(squashed, t)
+            and 0 < distance.OSA.distance(squashed, t.squashed, score_cutoff=3) <= 3):
+        return True
+    if len(squashed) <= n:
+        return False
+    if t.squashed in f.plain or t.squashed in squashed or (n >= 4 and t.skeleton in f.skeleton):
+        return True
+    # The scorer's test is cdist's partial_ratio as a whole number >= 80 (79 and up keeps every such name),
+    # then a typo strength of 0.8 of the part aligned with the term: the same parts recur in a batch
+    # (harbor-raven.io and its subdomains), so their strengths are kept for it.
+    if n < 6 or not fuzz.partial_ratio(squashed, t.squashed, score_cutoff=79):
+        return False
+    align = fuzz.partial_ratio_alignment(t.squashed, squashed)
+    found = squashed[align.dest_start:align.dest_end] if align else ""
+    if not found:
+        return False
+    key = (found, t.squashed)
+    close = f.typos.get(key)
+    if close is None:
+        close = f.typos[key] = _typo_strength(typo_distance(found, t.squashed)[0], t.squashed) >= 0.8
+    return close
+
+
+def _rank(result: DomainScore | None) -> tuple[float, int]:
     # An official domain of one brand (score 0 with a signal) outranks "no resemblance" to another.
-    return result.score, len(result.signals)
+    return (result.score, len(result.signals)) if result is not None else (0.0, 0)
+
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text)
+    return _NOT_ALNUM.sub("", text)
+
+
+#: ``_squash(fold_domain(c))`` of each ASCII character: folding maps ASCII one character at a time, so one
+#: str.translate gives the same as the two calls for an ASCII text (nearly every name in CT logs).
+_ASCII_FOLD_SQUASH = {c: _squash(fold_domain(chr(c))) or None for c in range(128)}
+
+
+def _fold_squash(text: str) -> str:
+    """``_squash(fold_domain(text))``, what a name reads as, letters and digits only."""
+    return text.translate(_ASCII_FOLD_SQUASH) if text.isascii() else _squash(fold_domain(text))
