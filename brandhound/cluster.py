@@ -17,7 +17,7 @@ import elasticsearch
 from elasticsearch import Elasticsearch
 
 from brandhound.config import EsSettings
-from brandhound.items import ITEM_TYPES
+from brandhound.items import INDEXED_TYPES
 from brandhound.mapping import index_mapping, index_name
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def check_indices(client: Elasticsearch, prefix: str) -> list[str]:
     write documents but do not manage indices (the crawler role). Indices outside their role are
     not their business and are skipped."""
     names = []
-    for item_type in ITEM_TYPES:
+    for item_type in INDEXED_TYPES:
         name = index_name(prefix, item_type)
         try:
             exists = client.indices.exists(index=name)
@@ -200,7 +200,7 @@ def init_indices(client: Elasticsearch, prefix: str) -> list[str]:
     else:
         log.info("ILM is not available on this cluster: skipping the lifecycle policy")
     names = []
-    for item_type in ITEM_TYPES:
+    for item_type in INDEXED_TYPES:
         name = index_name(prefix, item_type)
         client.indices.put_index_template(name=name, **index_template(prefix, item_type, info))
         if client.indices.exists(index=name):
@@ -227,7 +227,7 @@ def init_indices(client: Elasticsearch, prefix: str) -> list[str]:
 
 def delete_indices(client: Elasticsearch, prefix: str) -> None:
     """Delete our indices and templates (``brandhound es reset``)."""
-    for item_type in ITEM_TYPES:
+    for item_type in INDEXED_TYPES:
         name = index_name(prefix, item_type)
         client.indices.delete(index=name, ignore_unavailable=True)
         try:
@@ -239,7 +239,7 @@ def delete_indices(client: Elasticsearch, prefix: str) -> None:
 def index_counts(client: Elasticsearch, prefix: str) -> dict[str, int | None]:
     """Documents per index; ``None`` for an index that does not exist."""
     counts: dict[str, int | None] = {}
-    for item_type in ITEM_TYPES:
+    for item_type in INDEXED_TYPES:
         name = index_name(prefix, item_type)
         try:
             counts[name] = client.count(index=name)["count"]

@@ -10,8 +10,10 @@ Every privilege below is there because a component makes the call it covers:
   blindly); checks at start that the indices exist (``view_index_metadata``); reads leaks to merge
   a new sighting with the indexed one, and deletes a leak document superseded by its re-hash under
   a rotated key (``read``, ``delete`` on leaks only); the detection job reads findings and their
-  listings and sites to group campaigns (``read``). No index management: a missing index is an
-  error telling to run ``brandhound es init`` as admin.
+  listings and sites to group campaigns (``read``). Discovery (``brandhound discover``, the Airflow
+  discover DAGs) also reads and conditionally writes its CT cursors (``read``, ``index`` on
+  ct-cursors only: claims are ``if_seq_no`` writes, never deletes). No index management: a missing
+  index is an error telling to run ``brandhound es init`` as admin.
 - ``analyst`` (Kibana, ``brandhound report``): reads every index, nothing else.
 - ``legal`` (``brandhound takedown``, ``brandhound findings``): reads findings and the documents and
   pages behind them, writes takedown notices and the triage status of findings.
@@ -31,7 +33,7 @@ import yaml
 from elasticsearch import Elasticsearch
 
 from brandhound.cluster import ClusterError
-from brandhound.items import Finding, Leak, Listing, Page, Site, Takedown
+from brandhound.items import CtCursor, Finding, Leak, Listing, Page, Site, Takedown
 
 ALL = "*"
 #: Item indices each grant covers; ``ALL`` is every ``<prefix>-*`` index.
@@ -75,11 +77,13 @@ ROLES: dict[str, Role] = {role.name: role for role in (
     Role("admin", "creates and updates index templates and indices (brandhound es init/reset/status)",
          cluster=("monitor", "manage_index_templates", "manage_ilm"),
          indices=(IndexGrant((ALL,), ("create_index", "manage", "delete_index", "read")),)),
-    Role("crawler", "indexes crawled documents, merges leak sightings, groups campaigns (brandhound crawl)",
+    Role("crawler", "indexes crawled and discovered documents, merges leak sightings, groups campaigns, "
+                    "keeps discovery's CT cursors (brandhound crawl, brandhound discover)",
          cluster=("monitor",),
          indices=(IndexGrant(CRAWLED, ("index", "view_index_metadata")),
                   IndexGrant((Leak.INDEX,), ("read", "delete")),
-                  IndexGrant(tuple(t.INDEX for t in (Finding, Listing, Site)), ("read",)))),
+                  IndexGrant(tuple(t.INDEX for t in (Finding, Listing, Site)), ("read",)),
+                  IndexGrant((CtCursor.INDEX,), ("read", "index", "view_index_metadata")))),
     Role("analyst", "reads everything, changes nothing (Kibana, brandhound report)",
          cluster=("monitor",),
          indices=(IndexGrant((ALL,), ("read", "view_index_metadata")),)),

@@ -509,9 +509,10 @@ class CtClaim:
 class CtCursor(Item):
     """How far discovery has read one certificate-transparency log: where a restart resumes.
 
-    Not an analyst's document, so not in :data:`ITEM_TYPES`: ``operations.discover`` creates its index
-    from this class with the same template machinery. Workers claim ranges with optimistic-concurrency
-    writes (``if_seq_no``/``if_primary_term``), so no two read the same entries.
+    Not an analyst's document, so not in :data:`ITEM_TYPES` but in :data:`STATE_TYPES`, whose index
+    ``brandhound es init`` creates with the items' (the crawler role may read and write it, not create
+    it). Workers claim ranges with optimistic-concurrency writes (``if_seq_no``/``if_primary_term``),
+    so no two read the same entries.
     """
 
     INDEX: ClassVar[str] = "ct-cursors"
@@ -525,3 +526,10 @@ class CtCursor(Item):
 
     def doc_id(self) -> str:
         return stable_id(self.INDEX, self.log_url)
+
+
+#: Jobs' state kept beside the items (where discovery resumes each CT log): created, checked and
+#: reset with them by ``brandhound es``, but no analyst's document (no data view, not in the schema docs).
+STATE_TYPES: tuple[type[Item], ...] = (CtCursor,)
+#: Every index brandhound creates, in index order.
+INDEXED_TYPES: tuple[type[Item], ...] = ITEM_TYPES + STATE_TYPES

@@ -75,19 +75,6 @@ class EsDocs:
         self.client = client
         self.index = index
 
-    def ensure_index(self, prefix: str) -> None:
-        from brandhound import cluster
-
-        info = cluster.cluster_info(self.client)
-        self.client.indices.put_index_template(name=self.index, **cluster.index_template(prefix, CtCursor, info))
-        if not self.client.indices.exists(index=self.index):
-            try:
-                self.client.indices.create(index=self.index)
-            except Exception as exc:  # another worker created it a moment ago
-                if getattr(exc, "error", None) != "resource_already_exists_exception":
-                    raise
-        self.client.cluster.health(index=self.index, wait_for_status="yellow", timeout="30s")
-
     def get(self, doc_id: str) -> tuple[dict[str, Any], Any] | None:
         import elasticsearch
 
@@ -448,8 +435,9 @@ def run_ct(settings: Any, brands: str, *, log_list: str | None = None, log_urls:
     start_index(since, 0)  # refuse a bad --since before any network
     http = http or HttpClient.from_env()
     discoverer, client, sink = _setup(settings, brands, job_id)
+    # `brandhound es init` made the cursor index (here _setup's init_indices, with admin rights),
+    # so the crawler role only reads and writes it.
     docs = EsDocs(client, index_name(settings.es.index_prefix, CtCursor))
-    docs.ensure_index(settings.es.index_prefix)
     follower = Follower(discoverer, Cursors(docs), sink, http, since, claim_entries, max_entries=max_entries,
                         progress=progress or Progress())
     polls: list[LogProgress] = []

@@ -167,7 +167,6 @@ def test_two_workers_on_one_log_never_read_the_same_entry(settings, es, ct_sandb
     state, truth = ct_sandbox
     cluster.init_indices(es, settings.es.index_prefix)
     docs = EsDocs(es, index_name(settings.es.index_prefix, CtCursor))
-    docs.ensure_index(settings.es.index_prefix)
     info = next(x for x in load_log_list(state["log_list"]) if x.api == "rfc6962")
     discoverer = Discoverer(load_profiles(BRANDS, detect_only=True))
     read: dict[str, list[int]] = {"a": [], "b": []}

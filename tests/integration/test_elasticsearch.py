@@ -3,7 +3,7 @@
 import pytest
 
 from brandhound import cluster
-from brandhound.items import ITEM_TYPES, Listing, Url
+from brandhound.items import INDEXED_TYPES, ITEM_TYPES, Listing, Url
 from brandhound.mapping import from_document, index_mapping, index_name
 from brandhound.store import open_store
 from tests.factories import full
@@ -12,8 +12,8 @@ from tests.factories import full
 def test_init_creates_templates_and_indices_and_is_idempotent(settings, es):
     first = cluster.init_indices(es, settings.es.index_prefix)
     second = cluster.init_indices(es, settings.es.index_prefix)
-    assert first == second == [index_name(settings.es.index_prefix, t) for t in ITEM_TYPES]
-    for item_type in ITEM_TYPES:
+    assert first == second == [index_name(settings.es.index_prefix, t) for t in INDEXED_TYPES]
+    for item_type in INDEXED_TYPES:  # the items and the jobs' state (discovery's CT cursors)
         name = index_name(settings.es.index_prefix, item_type)
         template = es.indices.get_index_template(name=name)["index_templates"][0]["index_template"]
         assert template["index_patterns"] == [name]
@@ -28,7 +28,7 @@ def test_workers_initialising_the_same_indices_at_once_all_succeed(settings, es)
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: cluster.init_indices(es, settings.es.index_prefix), range(4)))
-    assert all(r == results[0] for r in results) and len(results[0]) == len(ITEM_TYPES)
+    assert all(r == results[0] for r in results) and len(results[0]) == len(INDEXED_TYPES)
 
 
 def test_optional_features_are_detected_not_assumed(settings, es, es_node):

@@ -10,7 +10,7 @@ import yaml
 from brandhound import cluster, es_roles
 from brandhound import commands as cli
 from brandhound.es_roles import ROLES, create_api_key, roles_yaml
-from brandhound.items import ITEM_TYPES, Finding, Leak, Listing, Page, Site, Takedown
+from brandhound.items import INDEXED_TYPES, ITEM_TYPES, CtCursor, Finding, Leak, Listing, Page, Site, Takedown
 
 MANAGEMENT = {"all", "manage", "create_index", "delete_index", "create", "manage_ilm"}
 
@@ -34,12 +34,21 @@ def test_every_role_stays_within_its_prefix():
 def test_crawler_writes_what_the_crawl_writes_and_manages_nothing():
     crawler = grants("crawler")
     written = {f"bh-{t.INDEX}" for t in (Page, Listing, Site, Leak, Finding)}
-    assert {n for n, p in crawler.items() if "index" in p} == written
+    assert {n for n, p in crawler.items() if "index" in p} == written | {"bh-ct-cursors"}
     assert all("view_index_metadata" in crawler[n] for n in written)  # the existence check at start
     assert {"read", "delete"} <= crawler["bh-leaks"]  # merging sightings, retiring re-hashed leaks
     assert all(not (p & MANAGEMENT) for p in crawler.values())
     assert "bh-takedowns" not in crawler
     assert ROLES["crawler"].cluster == ("monitor",)
+
+
+def test_discovery_reads_and_writes_its_cursors_and_nothing_more_there():
+    # Claims are reads then if_seq_no writes; the index itself is es init's (admin's) business.
+    assert grants("crawler")["bh-ct-cursors"] == {"read", "index", "view_index_metadata"}
+    cursor_grants = [g for g in ROLES["crawler"].indices if CtCursor.INDEX in g.indices]
+    assert [g.indices for g in cursor_grants] == [(CtCursor.INDEX,)]  # a grant of its own, on that index only
+    assert "bh-ct-cursors" not in grants("legal")
+    assert "bh-ct-cursors" in roles_yaml("bh")
 
 
 def test_analyst_only_reads_and_legal_writes_only_notices_and_triage():
@@ -158,10 +167,16 @@ def cluster_ok(monkeypatch):
 
 
 def test_without_management_rights_existing_indices_are_used_as_they_are(cluster_ok):
-    names = {f"bh-{t.INDEX}" for t in ITEM_TYPES}
+    names = {f"bh-{t.INDEX}" for t in INDEXED_TYPES}
     client = crawler_client(names, forbidden={f"bh-{Takedown.INDEX}"})
     # Indices outside the role (takedowns for a crawler) are skipped, not reported missing.
-    assert cluster.init_indices(client, "bh") == [f"bh-{t.INDEX}" for t in ITEM_TYPES if t is not Takedown]
+    assert cluster.init_indices(client, "bh") == [f"bh-{t.INDEX}" for t in INDEXED_TYPES if t is not Takedown]
+
+
+def test_without_management_rights_a_missing_cursor_index_says_to_run_es_init_as_admin(cluster_ok):
+    client = crawler_client({f"bh-{t.INDEX}" for t in ITEM_TYPES})
+    with pytest.raises(cluster.ClusterError, match=r"index bh-ct-cursors does not exist.*brandhound es init"):
+        cluster.init_indices(client, "bh")
 
 
 def test_without_management_rights_a_missing_index_says_to_run_es_init_as_admin(cluster_ok):
