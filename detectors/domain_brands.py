@@ -92,20 +92,31 @@ class MultiBrandScorer:
         """The best brand for each of ``domains`` (hosts or URLs), in order."""
         per_brand: dict[str, list[int]] = {}
         hosts = [_host_of(d) for d in domains]
+        scan = self._automaton.iter
         for i, host in enumerate(hosts):
-            for bid in self.candidates(host):
-                per_brand.setdefault(bid, []).append(i)
+            # candidates(host), inline: this loop runs for every name of a CT log.
+            found: set[str] = set()
+            squashed = _fold_squash(host)
+            for text in {squashed, _collapse(squashed)}:
+                for _, brands in scan(text):
+                    found.update(brands)
+            for bid in found:
+                if bid in per_brand:
+                    per_brand[bid].append(i)
+                else:
+                    per_brand[bid] = [i]
         forms: dict[int, _Forms] = {}
         typos: dict[tuple[str, str], bool] = {}
         # A candidate brand the host cannot match scores 0 with no signal, as DomainScorer would say (the
         # brand's id is kept, so that ties between brands fall as they did when each was scored in full).
         best: list[tuple[str, DomainScore | None] | None] = [None] * len(domains)
+        score_pair = self._score_pair
         for bid, idx in per_brand.items():
             for i in idx:
                 seen = forms.get(i)
                 if seen is None:
                     seen = forms[i] = _Forms(hosts[i], typos)
-                result = self._score_pair(bid, seen)
+                result = score_pair(bid, seen)
                 held = best[i]
                 if held is None or (result is not None and _rank(result) > _rank(held[1])):
                     best[i] = (bid, result)
@@ -143,7 +154,9 @@ class _Forms:
 
     def __init__(self, host: str, typos: dict[tuple[str, str], bool]):
         self.typos = typos           # (part of a label, term) -> close enough for a combosquat, for the batch
-        self.host = host = _host_of(host)   # as DomainScorer.score_many reads it
+        # As DomainScorer.score_many reads it: _host_of gives back a plain ASCII name it made as it is.
+        plain = host.isascii() and "xn--" not in host and host == host.strip() and not host.endswith(".")
+        self.host = host = host if plain else _host_of(host)
         # The host and each name it is under: one of them in a set of zones is what _is_under finds.
         labels = host.split(".")
         self.zones = {".".join(labels[i:]) for i in range(len(labels))}
@@ -153,25 +166,27 @@ class _Forms:
         self.squashed = _fold_squash(self.plain)
         self.skeleton = _collapse(self.squashed)
         self.dehyphenated = _squash(self.plain) if "-" in self.plain else None
-        # The subdomain's labels as DomainScorer._subdomain_hits reads them: each one's skeleton, its
-        # words between hyphens (as written and as they read), and the last one joined to the label;
-        # joined by a character no term holds, so that one `in` looks through them all.
         self.sub = sub
-        self.sub_parts: list[str] = []
-        self.sub_texts = self.sub_words = ""
-        if sub:
-            labels = sub.split(".")
-            texts, words = [], []
+        self._sub_forms: tuple[str, str, list[str]] | None = None
+
+    def sub_forms(self) -> tuple[str, str, list[str]]:
+        """The subdomain's labels as DomainScorer._subdomain_hits reads them: each one's skeleton, and the last
+        one joined to the label, then its words between hyphens as written, then as they read (each string
+        of texts joined by a character no term holds, so that one ``in`` looks through them all)."""
+        if self._sub_forms is None:
+            labels = self.sub.split(".")
+            texts, words, parts = [], [], []
             for lb in labels:
                 # Folding keeps an ASCII label's hyphens where they are, and makes none.
                 pieces = [_fold_squash(p) for p in lb.split("-") if p] if lb.isascii() else \
                     [_squash(p) for p in fold_domain(lb).split("-") if p]
                 words += pieces
-                self.sub_parts += [_collapse(w) for w in pieces if w]
+                parts += [_collapse(w) for w in pieces if w]
                 texts.append(_collapse(_fold_squash(_squash(lb))))
-            texts += self.sub_parts
-            texts.append(_collapse(_fold_squash(_squash(labels[-1] + label))))
-            self.sub_texts, self.sub_words = " ".join(texts), " ".join(words)
+            texts += parts
+            texts.append(_collapse(_fold_squash(_squash(labels[-1] + self.parts[1]))))
+            self._sub_forms = " ".join(texts), " ".join(words), parts
+        return self._sub_forms
 
 
 #: What the gate reads of a term: the term, its length, and its text as written, lower-cased and squashed.
@@ -200,10 +215,11 @@ def _may_match(scorer: DomainScorer, gates: list[_Gate], f: _Forms) -> bool:
     for t, n, _ in gates:
         if (t.source == "misspelling" and n < 5) or t.source == "secondary":
             continue
-        if t.skeleton in f.sub_texts or t.squashed in f.sub_words:
+        texts, words, parts = f.sub_forms()
+        if t.skeleton in texts or t.squashed in words:
             return True
         if n >= 6:
-            for p in f.sub_parts:
+            for p in parts:
                 if p[0] == t.skeleton[:1] and distance.OSA.distance(p, t.skeleton, score_cutoff=1) <= 1:
                     return True
     return False
