@@ -107,6 +107,7 @@ class MultiBrandScorer:
                     per_brand[bid] = [i]
         forms: dict[int, _Forms] = {}
         typos: dict[tuple[str, str], bool] = {}
+        labels: dict[tuple[DomainScorer, str], bool] = {}
         # A candidate brand the host cannot match scores 0 with no signal, as DomainScorer would say (the
         # brand's id is kept, so that ties between brands fall as they did when each was scored in full).
         best: list[tuple[str, DomainScore | None] | None] = [None] * len(domains)
@@ -115,7 +116,7 @@ class MultiBrandScorer:
             for i in idx:
                 seen = forms.get(i)
                 if seen is None:
-                    seen = forms[i] = _Forms(hosts[i], typos)
+                    seen = forms[i] = _Forms(hosts[i], typos, labels)
                 result = score_pair(bid, seen)
                 held = best[i]
                 if held is None or (result is not None and _rank(result) > _rank(held[1])):
@@ -152,8 +153,9 @@ class MultiBrandScorer:
 class _Forms:
     """What :func:`_may_match` reads of one host, worked out once for all of its candidate brands."""
 
-    def __init__(self, host: str, typos: dict[tuple[str, str], bool]):
+    def __init__(self, host: str, typos: dict[tuple[str, str], bool], labels: dict[tuple[DomainScorer, str], bool]):
         self.typos = typos           # (part of a label, term) -> close enough for a combosquat, for the batch
+        self.labels = labels         # (brand's scorer, label) -> whether the label may match it, for the batch
         # As DomainScorer.score_many reads it: _host_of gives back a plain ASCII name it made as it is.
         plain = host.isascii() and "xn--" not in host and host == host.strip() and not host.endswith(".")
         self.host = host = host if plain else _host_of(host)
@@ -202,9 +204,14 @@ def _may_match(scorer: DomainScorer, gates: list[_Gate], f: _Forms) -> bool:
     DomainScorer._label_hits's and _subdomain_hits's branches, so a False means a score of 0 with no signal.
     (tests/unit/test_domain_brands_gate.py holds this to what the scorer finds.)"""
     if f.parts[1]:
-        for gate in gates:
-            if _label_may_match(gate, f):
-                return True
+        # A batch holds many names of one registered domain (harbor-raven.io and its subdomains): what the
+        # label can match of a brand is worked out once for all of them.
+        key = (scorer, f.plain)
+        label = f.labels.get(key)
+        if label is None:
+            label = f.labels[key] = any(_label_may_match(gate, f) for gate in gates)
+        if label:
+            return True
     sub = f.sub
     if not sub:
         return False

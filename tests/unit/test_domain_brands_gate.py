@@ -41,7 +41,7 @@ def hosts() -> list[str]:
 def test_a_skipped_brand_is_one_the_host_matches_nothing_of(scorer, hosts):
     skipped = 0
     for host in hosts:
-        forms = _Forms(host, {})
+        forms = _Forms(host, {}, {})
         for bid in scorer.candidates(_host_of(host)):
             if scorer._score_pair(bid, forms) is None:
                 skipped += 1
