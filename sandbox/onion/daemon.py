@@ -23,6 +23,7 @@ from sandbox.onion.server import HEALTH_PATH
 from sandbox.processes import (REPO_ROOT, SandboxError, free_port, port_free, read_pid, runs_module, start_module,
                                stop_module)
 from sandbox.tor import daemon as tor_daemon
+from sandbox.tor.network import RELAYS_TO_LOSE_ONE
 from sandbox.web.fileio import read_json, write_json
 
 DEFAULT_PROFILE = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
@@ -134,7 +135,7 @@ def up(home: Path, profile_path: str | Path = DEFAULT_PROFILE, *, listings: int 
     if tor["running"] and tor.get("onion_targets") != targets:
         tor_daemon.down(home)  # forwards to other ports: restarted (the onion addresses are kept)
     try:
-        tor_daemon.up(home, targets, deadline_s=deadline_s, progress=progress)
+        tor_daemon.up(home, targets, deadline_s=deadline_s, progress=progress, relays=RELAYS_TO_LOSE_ONE)
     except tor_daemon.SandboxError as exc:
         raise SandboxError(f"the Tor network for the onion sites did not start: {exc}") from exc
     return status(home) | {"stale": stale, "up_seconds": round(time.monotonic() - started, 2)}

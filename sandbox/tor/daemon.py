@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from sandbox.tor.network import DEFAULT_RELAYS
 from sandbox.processes import SandboxError, port_open, read_pid, runs_module, start_module, stop_module
 from sandbox.processes import cmdline as process_cmdline
 from sandbox.processes import log_tail as _log_tail
@@ -73,7 +74,7 @@ def status(home: Path) -> dict[str, Any]:
 
 
 def up(home: Path, onion_targets: dict[str, int], deadline_s: float = 180.0, *,
-       relays: int = 2, exits: int = 1, progress: Callable[[str], object] | None = None) -> dict[str, Any]:
+       relays: int = DEFAULT_RELAYS, exits: int = 1, progress: Callable[[str], object] | None = None) -> dict[str, Any]:
     """Start the network unless it runs; return its state once the onion services answer.
 
     ``progress`` (a progress line's ``update``) hears the start-up's latest step while it waits.

@@ -9,14 +9,19 @@ build (ports, fingerprints); ``onion-keys/<name>/`` keeps each onion service's
 keys so its address survives a rebuild. Every build is a fresh network (new
 authority keys, relay keys and ports), apart from those onion keys.
 
-Nodes (defaults: 8 tor processes, the smallest network that reliably carries
-v3 onion service traffic): ``auth1..3`` directory authorities that are also
-relays, ``relay1..2`` middle relays, ``exit1`` an exit to 127.0.0.0/8 only,
-``client1`` (SocksPorts + ControlPort) and ``onion`` hosting every onion
+Nodes (defaults: 8 tor processes): ``auth1..3`` directory authorities that
+are also relays, ``relay1..2`` middle relays, ``exit1`` an exit to 127.0.0.0/8
+only, ``client1`` (SocksPorts + ControlPort) and ``onion`` hosting every onion
 service. A v3 onion connection needs distinct relays for the client's guard,
 its layer-2 vanguard, the rendezvous point, the service's guard and path, and
-an introduction point, so five relays is the floor; six gives slack for a node
-being down or not yet in the consensus.
+an introduction point, so five relays is the floor. A relay that dies stays in
+the consensus as Running (authorities keep a relay that passed a reachability
+test listed for 45 minutes), and each service keeps three introduction points
+per descriptor and shuns a failed one for minutes: with six relays, killing one
+left the onion host unable to pick new ones ("No available nodes", once a
+second for two minutes) while clients spent their retries. A network that must
+survive a relay dying (the onion sandbox's) has ``RELAYS_TO_LOSE_ONE`` middle
+relays, eight relays in all.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ INITIAL_VOTING_INTERVAL = 5
 VOTING_INTERVAL = 10
 VOTE_DELAY = 2
 DIST_DELAY = 2
+#: Middle relays of a default network (besides the authorities and the exit).
+DEFAULT_RELAYS = 2
+#: Middle relays of a network that must keep its onion services reachable when one relay dies.
+RELAYS_TO_LOSE_ONE = 4
 # Authority certificates only need to outlive a test run; tor-gencert counts in months.
 AUTH_CERT_MONTHS = 3
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -162,7 +171,7 @@ def _parse_bootstrap(phase: str) -> dict[str, Any]:
 class TorNetwork:
     """Build (in the constructor), start, inspect, fault and stop a private Tor network."""
 
-    def __init__(self, base_dir: Path, *, authorities: int = 3, relays: int = 2, exits: int = 1,
+    def __init__(self, base_dir: Path, *, authorities: int = 3, relays: int = DEFAULT_RELAYS, exits: int = 1,
                  clients: int = 1, onion_services: dict[str, int] | None = None,
                  control_password: str | None = None, user: str | None = None,
                  info_log: bool = False, tor: str | None = None, tor_gencert: str | None = None):
@@ -331,7 +340,7 @@ class TorNetwork:
             "ProtocolWarnings 1",
             # Fresh network: publish descriptors at once instead of testing reachability first.
             "AssumeReachable 1",
-            # Six relays: build circuits as soon as a quarter of the paths are known.
+            # A handful of relays: build circuits as soon as a quarter of the paths are known.
             "PathsNeededToBuildCircuits 0.25",
             "ShutdownWaitLength 0",
             "AddressDisableIPv6 1",

@@ -26,7 +26,7 @@ import sys
 import threading
 from pathlib import Path
 
-from sandbox.tor.network import TorNetwork, TorNetworkError
+from sandbox.tor.network import DEFAULT_RELAYS, TorNetwork, TorNetworkError
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--onion", action="append", type=_onion, default=[], metavar="NAME=PORT",
                         help="an onion service forwarding port 80 to 127.0.0.1:PORT (repeatable)")
     parser.add_argument("--authorities", type=int, default=3)
-    parser.add_argument("--relays", type=int, default=2)
+    parser.add_argument("--relays", type=int, default=DEFAULT_RELAYS)
     parser.add_argument("--exits", type=int, default=1)
     parser.add_argument("--deadline", type=float, default=180.0, help="seconds allowed to become ready")
     parser.add_argument("--state", type=Path, help="JSON state file (default DIR/state.json)")
