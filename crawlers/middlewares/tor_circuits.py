@@ -121,6 +121,8 @@ class TorCircuitRenewalMiddleware:
     def _failed(self, request: Request, why: str, onion_state: bool = False) -> None:
         site = self._site(request)
         self.failures[site] = self.failures.get(site, 0) + 1
+        # Scrapy logs retries at DEBUG: without this a crawl's log does not say why Tor failed (the SOCKS reply).
+        log.info("%s failed (%d in a row): %s", request.url, self.failures[site], why[:300])
         if self.failures[site] < self.renew_after:
             return
         self.failures[site] = 0

@@ -401,6 +401,11 @@ class TorNetwork:
                 # Full descriptors carry the exits' real policies; the microdescriptor summary of
                 # "accept 127.0.0.0/8:*" reads as "rejects everything", and then no exit would be used.
                 "UseMicrodescriptors 0",
+                # A stream waiting for a rendezvous the service gave up on (it abandons a rendezvous
+                # circuit that failed to extend, e.g. through a dead relay still in the consensus) ends
+                # after this, not tor's 2 minutes or the crawl's 90 s timeout: a loopback onion connects
+                # in seconds, and the crawl's retry then goes out on new circuits.
+                "SocksTimeout 30",
                 # Crawlers: one circuit per SOCKS username/password (IsolateSOCKSAuth).
                 f"SocksPort {HOST}:{node.socks_port} IsolateSOCKSAuth ExtendedErrors",
                 # Browsers: additionally one circuit per destination.

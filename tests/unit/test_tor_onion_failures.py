@@ -68,11 +68,12 @@ def fail(route, renew, exc: BaseException) -> None:
 
 def test_onion_service_replies_send_newnym_at_the_first_renewal(monkeypatch, caplog):
     crawler, route, renew = middlewares(monkeypatch)
-    with caplog.at_level(logging.WARNING, logger="crawlers.middlewares.tor_circuits"):
+    with caplog.at_level(logging.INFO, logger="crawlers.middlewares.tor_circuits"):
         for _ in range(3):
             fail(route, renew, reply_error(0xF3, PROXY, ONION, 80))
     assert renew._manager.sent == 1 and crawler.stats.get_value("brandhound/tor/newnym") == 1
     assert "onion service rendezvous failed (reply 0xf3)" in caplog.text and "sent NEWNYM" in caplog.text
+    assert f"{URL} failed (1 in a row): SocksError: SOCKS proxy" in caplog.text  # every failure, with its reply
 
 
 def test_other_failures_still_wait_for_the_second_renewal(monkeypatch):
