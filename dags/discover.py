@@ -2,13 +2,9 @@
 
 from datetime import timedelta
 
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import DAG, Asset, Param, get_current_context, task
+from airflow.sdk import DAG, Param, get_current_context, task
 
-from operations.dag_parts import DEFAULT_ARGS, FINDINGS, SITES
-
-#: Updated with the new flagged domains in the event's extra (``{"seeds": [...]}``), for the surface crawl.
-DISCOVERED = Asset(name="brandhound-discovered", uri="brandhound://discovery/domains", group="brandhound")
+from operations.dag_parts import DEFAULT_ARGS, DISCOVERED, FINDINGS, SITES
 
 
 def _params(**extra: Param) -> dict[str, Param]:
@@ -20,32 +16,36 @@ def _params(**extra: Param) -> dict[str, Param]:
                         description="brand profile directory (or one profile): every brand is scored at once"),
         "es_conn_id": Param(DEFAULT_CONN_ID, type="string",
                             description="Airflow Connection of the Elasticsearch cluster (absent: brandhound's config)"),
-        "crawl": Param(True, type="boolean", description="start the surface crawl on the new flagged domains"),
+        "crawl": Param(True, type="boolean",
+                       description="update the brandhound-discovered Asset, which starts the surface crawl"),
         **extra,
     }
 
 
-def _seed_crawl(result, task_id: str) -> None:
-    """The surface crawl on the new flagged domains, when there are any (a short-circuit skips it otherwise)."""
+def _seed_crawl(result) -> None:
+    """The new flagged domains as an event of the Asset the surface crawl is scheduled on, when there are any."""
 
-    @task.short_circuit(doc_md="Go on to the surface crawl only when this run flagged new domains and `crawl` is on.")
+    @task.short_circuit(doc_md="Go on only when this run flagged new domains and `crawl` is on.")
     def any_new(result: dict) -> bool:
         return bool(result["seeds"]) and bool(get_current_context()["params"]["crawl"])
 
-    gate = any_new(result)
-    trigger = TriggerDagRunOperator(
-        task_id="crawl_surface", trigger_dag_id="brandhound_crawl_surface", wait_for_completion=False,
-        conf={"seeds": f"{{{{ ti.xcom_pull(task_ids='{task_id}')['seeds'] }}}}",
-              "es_conn_id": "{{ params.es_conn_id }}"},
-        doc_md="Triggers `brandhound_crawl_surface` with the new flagged domains as its `seeds`, so each is "
-               "captured with a screenshot and scored as a fake store or phishing site.")
-    gate >> trigger
+    @task(outlets=[DISCOVERED],
+          doc_md="Updates `brandhound-discovered` with the new flagged domains in the event's extra "
+                 "(`{\"seeds\": [...]}`): `brandhound_crawl_surface`, scheduled on it, captures each with a "
+                 "screenshot and scores it as a fake store or phishing site.")
+    def publish_seeds(result: dict) -> list[str]:
+        from operations.discover import seed_event_extra
+
+        get_current_context()["outlet_events"][DISCOVERED].extra = seed_event_extra(result["seeds"])
+        return result["seeds"]
+
+    any_new(result) >> publish_seeds(result)
 
 
 def _result(summary: dict) -> dict:
-    seeds = sorted({f["url"] for f in summary["flagged"]})
-    context = get_current_context()
-    context["outlet_events"][DISCOVERED].extra = {"seeds": seeds}
+    from operations.discover import seeds_of
+
+    seeds = seeds_of(summary)
     return {"seeds": seeds, "flagged": len(summary["flagged"]),
             **{k: v for k, v in summary.items() if k not in ("flagged",)}}
 
@@ -67,11 +67,11 @@ Every five minutes: every log of the log list (RFC 6962 and static-ct), read fro
 stopped (the per-log cursor in Elasticsearch, ranges claimed so two runs never read the same entries);
 every name of every new certificate scored against every brand of `brands`. New look-alikes become
 `brandhound-sites` candidates and `lookalike_domain` findings with the certificate as evidence, update
-the `brandhound-discovered` Asset (its event's extra holds the seeds) and start `brandhound_crawl_surface`
-on them.
+the `brandhound-discovered` Asset (its event's extra holds the seeds), on which `brandhound_crawl_surface`
+is scheduled.
 """) as ct_dag:
 
-    @task(task_id="discover_ct", outlets=[DISCOVERED, SITES, FINDINGS],
+    @task(task_id="discover_ct", outlets=[SITES, FINDINGS],
           doc_md="One poll of every log up to its tree size (at most `max_entries` per log); counts and seeds to XCom.")
     def discover_ct() -> dict:
         from operations.discover import Progress, run_ct
@@ -87,7 +87,7 @@ on them.
             raise RuntimeError(f"every CT log failed: {failed[0]['error']}")
         return _result(summary)
 
-    _seed_crawl(discover_ct(), "discover_ct")
+    _seed_crawl(discover_ct())
 
 
 with DAG(dag_id="brandhound_discover_nrd", schedule=timedelta(days=1), start_date=None, catchup=False,
@@ -98,11 +98,11 @@ with DAG(dag_id="brandhound_discover_nrd", schedule=timedelta(days=1), start_dat
          doc_md="""
 ### Discovery: newly registered domains
 Daily: the newly-registered-domains list `source` scored against every brand of `brands`; new
-look-alikes become `brandhound-sites` candidates and `lookalike_domain` findings, update the
-`brandhound-discovered` Asset and start `brandhound_crawl_surface` on them.
+look-alikes become `brandhound-sites` candidates and `lookalike_domain` findings and update the
+`brandhound-discovered` Asset, which starts `brandhound_crawl_surface` on them.
 """) as nrd_dag:
 
-    @task(task_id="discover_nrd", outlets=[DISCOVERED, SITES, FINDINGS],
+    @task(task_id="discover_nrd", outlets=[SITES, FINDINGS],
           doc_md="Scores the list's domains against every brand; counts and seeds to XCom.")
     def discover_nrd() -> dict:
         from operations.discover import run_nrd
@@ -115,4 +115,4 @@ look-alikes become `brandhound-sites` candidates and `lookalike_domain` findings
         return _result(run_nrd(es_settings(params["es_conn_id"]), params["brands"], params["source"],
                                job_id=f"{ctx['dag'].dag_id}:{ctx['run_id']}"))
 
-    _seed_crawl(discover_nrd(), "discover_nrd")
+    _seed_crawl(discover_nrd())

@@ -17,12 +17,15 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_BRAND = REPO_ROOT / "examples" / "brands" / "kestrava" / "brand.yaml"
+#: The Asset discovery updates with the look-alike domains it found new (event extra ``{"seeds": [...]}``);
+#: the surface crawl is scheduled on it.
+DISCOVERED_URI = "brandhound://discovery/domains"
 #: The sandbox answers in milliseconds: a page that takes 10 s never finishes (as `brandhound run`).
 SANDBOX_SETTINGS = {"DOWNLOAD_TIMEOUT": "10", "RETRY_TIMES": "2"}
 
@@ -116,3 +119,24 @@ def run_crawl_process(job: CrawlJob, env: Mapping[str, str], log_line: Callable[
         raise CrawlFailed(f"crawl {job.spider} (job {job.job_id}) exited with status {code}, "
                           f"finish reason {counts['finish_reason']!r}")
     return counts
+
+
+def seeds_for_run(param_seeds: Iterable[Any], triggering_asset_events: Mapping[Any, Sequence[Any]] | None,
+                  uri: str = DISCOVERED_URI) -> list[str]:
+    """A crawl's seeds: its ``seeds`` param, then those of the discovery events that triggered the
+    run (``triggering_asset_events``, oldest first), each once. An event whose extra is not
+    ``{"seeds": [str, ...]}`` is logged and skipped: one bad event must not stop the crawl of the others."""
+    seeds = [str(s) for s in param_seeds]
+    events: Mapping[Any, Sequence[Any]] = triggering_asset_events or {}
+    for asset in events:
+        if getattr(asset, "uri", None) != uri:
+            continue
+        for event in events[asset]:
+            extra = getattr(event, "extra", None) or {}
+            found = extra.get("seeds") if isinstance(extra, Mapping) else None
+            if not isinstance(found, list) or not all(isinstance(x, str) and x.strip() for x in found):
+                log.warning("asset event of %s from %s run %s skipped: its extra %r is not {\"seeds\": [URL, ...]}",
+                            uri, getattr(event, "source_dag_id", None), getattr(event, "source_run_id", None), extra)
+                continue
+            seeds += [x.strip() for x in found]
+    return list(dict.fromkeys(seeds))

@@ -13,6 +13,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, get_current_context, task
 
 from operations.airflow_home import TOR_POOL  # noqa: F401 - the DAG files take it from here
+from operations.crawl import DISCOVERED_URI
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ def es_asset(kind: str) -> Asset:
 
 LISTINGS, SITES, PAGES, LEAKS = es_asset("listings"), es_asset("sites"), es_asset("pages"), es_asset("leaks")
 FINDINGS, TAKEDOWNS = es_asset("findings"), es_asset("takedowns")
+#: New look-alike domains from discovery, in the event's extra (``{"seeds": [...]}``): schedules the surface crawl.
+DISCOVERED = Asset(name="brandhound-discovered", uri=DISCOVERED_URI, group="brandhound")
 
 
 def common_params() -> dict[str, Param]:
@@ -104,13 +107,14 @@ def _crawl_task(spider: str, pool_args: dict[str, Any], timeout: timedelta):
                  "keeps the job id and the frontier, so it resumes and rewrites the same documents.",
           **pool_args)
     def crawl(worker: int) -> dict[str, Any]:
-        from operations.crawl import CrawlJob, job_id_for, run_crawl_process
+        from operations.crawl import CrawlJob, job_id_for, run_crawl_process, seeds_for_run
         from operations.es_connection import es_environment
 
         ctx = get_current_context()
         params = ctx["params"]
         job_id = job_id_for(ctx["dag"].dag_id, ctx["run_id"], spider)
-        job = CrawlJob(spider=spider, brand=params["brand"], job_id=job_id, seeds=list(params["seeds"]),
+        seeds = seeds_for_run(params["seeds"], ctx.get("triggering_asset_events"))  # discovery's, when it triggered
+        job = CrawlJob(spider=spider, brand=params["brand"], job_id=job_id, seeds=seeds,
                        sandbox=bool(params["sandbox"]), sandbox_port=int(params["sandbox_port"]),
                        listings=int(params["listings"]), frontier=params["frontier"] or None, frontier_key=job_id,
                        settings={str(k): str(v) for k, v in dict(params["scrapy_settings"]).items()})

@@ -425,6 +425,18 @@ def _summary(found: Sequence[Discovery]) -> list[dict[str, Any]]:
              "finding_id": d.finding.doc_id()} for d in found]
 
 
+def seeds_of(summary: dict[str, Any]) -> list[str]:
+    """The surface crawl's seeds from a discovery run's summary: the new flagged URLs, sorted, each once."""
+    return sorted({f["url"] for f in summary["flagged"]})
+
+
+def seed_event_extra(seeds: Sequence[str]) -> dict[str, Any]:
+    """The extra of the ``brandhound-discovered`` Asset event, which the surface crawl reads its seeds from."""
+    if not seeds:
+        raise ValueError("a discovery Asset event without seeds would start a surface crawl with nothing to crawl")
+    return {"seeds": list(seeds)}
+
+
 def run_ct(settings: Any, brands: str, *, log_list: str | None = None, log_urls: Sequence[str] = (),
            since: str = "now", follow: bool = False, interval: float = 60.0, claim_entries: int = CLAIM_ENTRIES,
            max_entries: int | None = None, job_id: str | None = None, http: HttpClient | None = None,
