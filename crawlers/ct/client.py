@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import logging
+import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator, Protocol
@@ -22,6 +23,7 @@ from typing import Iterator, Protocol
 from crawlers.ct.certs import CertificateError, CertificateFacts, facts
 from crawlers.ct.http import CtHttpError, HttpClient, NotFound
 from crawlers.ct.loglist import RFC6962, LogInfo
+from crawlers.ct.merkle import leaf_hash, verify_consistency, verify_inclusion
 from crawlers.ct.sth import TreeHead, parse_checkpoint, parse_sth_json, verify
 from crawlers.ct.tiles import TILE_WIDTH, data_tiles, tile_path
 from crawlers.ct.wire import Malformed, Reader, TimestampedEntry, parse_extra_data, parse_merkle_leaf, read_tile_leaf
@@ -92,6 +94,37 @@ class Rfc6962Log(_Base):
         if self.info.key:
             verify(head, self.info.key, self.info.url)
         return head
+
+    def _hashes(self, data: object, key: str, url: str) -> list[bytes]:
+        items = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise CtHttpError(f"{url}: answer has no {key!r} list")
+        try:
+            return [base64.b64decode(x, validate=True) for x in items]
+        except (binascii.Error, TypeError) as exc:
+            raise CtHttpError(f"{url}: {key!r} holds a hash that is not base64: {exc}") from None
+
+    def prove_consistency(self, old: TreeHead, new: TreeHead) -> None:
+        """That ``new`` extends ``old`` (get-sth-consistency, checked); ProofError when the log rewrote history."""
+        if old.tree_size in (0, new.tree_size):
+            return verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, [])
+        path = f"ct/v1/get-sth-consistency?first={old.tree_size}&second={new.tree_size}"
+        proof = self._hashes(self._json(path), "consistency", self.info.url + path)
+        verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
+
+    def prove_inclusion(self, leaf_input: bytes, head: TreeHead) -> int:
+        """That the MerkleTreeLeaf ``leaf_input`` is in the tree of ``head`` (get-proof-by-hash, checked);
+        its entry index. ProofError when the proof does not lead to the head's root."""
+        digest = leaf_hash(leaf_input)
+        path = (f"ct/v1/get-proof-by-hash?hash={urllib.parse.quote(base64.b64encode(digest).decode(), safe='')}"
+                f"&tree_size={head.tree_size}")
+        data = self._json(path)
+        index = data.get("leaf_index") if isinstance(data, dict) else None
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise CtHttpError(f"{self.info.url + path}: answer has no integer 'leaf_index'")
+        verify_inclusion(digest, index, head.tree_size, self._hashes(data, "audit_path", self.info.url + path),
+                         head.root_hash)
+        return index
 
     def entries(self, start: int, end: int, tree_size: int | None = None) -> Iterator[LoggedCertificate]:
         index = start

@@ -22,6 +22,35 @@ from crawlers.ct.tiles import TILE_WIDTH
 from crawlers.ct.wire import extra_data, leaf_index_extension, merkle_leaf, tile_leaf, timestamped_entry
 
 
+def _split(n: int) -> int:
+    """The largest power of two below ``n`` (RFC 6962's k)."""
+    k = 1
+    while k << 1 < n:
+        k <<= 1
+    return k
+
+
+def inclusion_path(m: int, hashes: list[bytes]) -> list[bytes]:
+    """PATH(m, D[n]) of RFC 6962 section 2.1.1, from the leaf hashes."""
+    if len(hashes) <= 1:
+        return []
+    k = _split(len(hashes))
+    if m < k:
+        return inclusion_path(m, hashes[:k]) + [root_from_hashes(hashes[k:])]
+    return inclusion_path(m - k, hashes[k:]) + [root_from_hashes(hashes[:k])]
+
+
+def consistency_path(m: int, hashes: list[bytes], complete: bool = True) -> list[bytes]:
+    """SUBPROOF(m, D[n], true) of RFC 6962 section 2.1.2, from the leaf hashes."""
+    n = len(hashes)
+    if m == n:
+        return [] if complete else [root_from_hashes(hashes)]
+    k = _split(n)
+    if m <= k:
+        return consistency_path(m, hashes[:k], complete) + [root_from_hashes(hashes[k:])]
+    return consistency_path(m - k, hashes[k:], False) + [root_from_hashes(hashes[:k])]
+
+
 class SandboxLog:
     """One log: ``api`` ``rfc6962`` or ``static``; ``entries`` as written by :mod:`sandbox.ct.build`."""
 
@@ -47,6 +76,7 @@ class SandboxLog:
             self.extra.append(extra_data([ca_der], der if ikh else None))
             self.tile_leaves.append(tile_leaf(entry, [ca_fp], der if ikh else None))
         self._hashes = [leaf_hash(x) for x in self.leaves]
+        self._index_of = {h: i for i, h in enumerate(self._hashes)}
         self._lock = threading.Lock()
         self.published = 0
         self.head = TreeHead(0, 0, root_from_hashes([]))
@@ -71,6 +101,19 @@ class SandboxLog:
 
     def checkpoint(self) -> str:
         return format_checkpoint(self.origin, self.head, self.public_key)
+
+    def consistency(self, first: int, second: int) -> list[bytes] | None:
+        """get-sth-consistency; None when the sizes are not 0 < first <= second <= published."""
+        if not 0 < first <= second <= self.published:
+            return None
+        return consistency_path(first, self._hashes[:second])
+
+    def proof_by_hash(self, digest: bytes, tree_size: int) -> tuple[int, list[bytes]] | None:
+        """get-proof-by-hash: the leaf's index and audit path; None when it is not in that tree."""
+        index = self._index_of.get(digest)
+        if index is None or not index < tree_size <= self.published:
+            return None
+        return index, inclusion_path(index, self._hashes[:tree_size])
 
     def get_entries(self, start: int, end: int, max_batch: int) -> list[dict]:
         """Entries ``start..end`` inclusive, at most ``max_batch`` of them, within the published tree."""

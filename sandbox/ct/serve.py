@@ -1,7 +1,7 @@
 """Serve the sandbox CT logs on 127.0.0.1: ``python -m sandbox.ct.serve --dir BUILD --port PORT``.
 
 ``/rfc6962/ct/v1/get-sth`` and ``/rfc6962/ct/v1/get-entries`` (at most ``--max-batch`` entries an
-answer, as real logs cap them), ``/static/checkpoint``, ``/static/tile/<L>/<N>[.p/<W>]``,
+answer, as real logs cap them), ``get-sth-consistency`` and ``get-proof-by-hash``, ``/static/checkpoint``, ``/static/tile/<L>/<N>[.p/<W>]``,
 ``/static/tile/data/<N>[.p/<W>]`` (gzip-encoded, as static-ct-api allows without negotiation) and
 ``/static/issuer/<fingerprint>``; ``/log_list.json`` names both logs (log_list v3). For tests:
 ``POST /_sandbox/publish?size=N`` grows both trees to N entries, ``POST /_sandbox/fault?status=429&count=2
@@ -120,6 +120,24 @@ class CtHandler(QuietSite):
             if start < 0 or end < start or start >= log.published:
                 return self._json({"error_message": "range outside the tree"}, 400)
             return self._json({"entries": log.get_entries(start, end, self.server.max_batch)})
+        b64 = lambda hashes: [base64.b64encode(h).decode() for h in hashes]  # noqa: E731
+        if path == "ct/v1/get-sth-consistency":
+            try:
+                proof = log.consistency(int(query["first"][0]), int(query["second"][0]))
+            except (KeyError, ValueError, IndexError):
+                return self._json({"error_message": "first and second are required integers"}, 400)
+            if proof is None:
+                return self._json({"error_message": "tree sizes outside the tree"}, 400)
+            return self._json({"consistency": b64(proof)})
+        if path == "ct/v1/get-proof-by-hash":
+            try:
+                found = log.proof_by_hash(base64.b64decode(query["hash"][0], validate=True),
+                                          int(query["tree_size"][0]))
+            except (KeyError, ValueError, IndexError):
+                return self._json({"error_message": "hash (base64) and tree_size (integer) are required"}, 400)
+            if found is None:
+                return self._json({"error_message": "no such leaf in a tree of that size"}, 404)
+            return self._json({"leaf_index": found[0], "audit_path": b64(found[1])})
         self.answer(404, b"not found", "text/plain")
 
     def _static(self, log: SandboxLog, path: str) -> None:
