@@ -22,7 +22,7 @@ import numpy as np
 from brandhound.profile import DetectionProfile
 from rapidfuzz import distance, fuzz, process
 
-from detectors.domain_similarity import (DOMAIN_THRESHOLD, DomainScore, DomainScorer, _collapse, _host_of,
+from detectors.domain_similarity import (_ASCII_COLLAPSE, DOMAIN_THRESHOLD, DomainScore, DomainScorer, _host_of,
                                          _same_start, _Term, _typo_strength, _wire, fold_domain,
                                          typo_distance)
 
@@ -80,7 +80,7 @@ class MultiBrandScorer:
         """The brands whose name forms occur in ``host`` (as written, or as it reads)."""
         found: set[str] = set()
         squashed = _fold_squash(host)
-        for text in {squashed, _collapse(squashed)}:   # _collapse of the squashed fold is the skeleton
+        for text in {squashed, _read_as(squashed)}:   # _collapse of the squashed fold is the skeleton
             for _, brands in self._automaton.iter(text):
                 found.update(brands)
         return found
@@ -97,7 +97,7 @@ class MultiBrandScorer:
             # candidates(host), inline: this loop runs for every name of a CT log.
             found: set[str] = set()
             squashed = _fold_squash(host)
-            for text in {squashed, _collapse(squashed)}:
+            for text in {squashed, _read_as(squashed)}:
                 for _, brands in scan(text):
                     found.update(brands)
             for bid in found:
@@ -166,7 +166,7 @@ class _Forms:
         sub, label = self.parts[0], self.parts[1]
         self.plain = label.lower()
         self.squashed = _fold_squash(self.plain)
-        self.skeleton = _collapse(self.squashed)
+        self.skeleton = _read_as(self.squashed)
         self.dehyphenated = _squash(self.plain) if "-" in self.plain else None
         self.sub = sub
         self._sub_forms: tuple[str, str, list[str]] | None = None
@@ -183,10 +183,10 @@ class _Forms:
                 pieces = [_fold_squash(p) for p in lb.split("-") if p] if lb.isascii() else \
                     [_squash(p) for p in fold_domain(lb).split("-") if p]
                 words += pieces
-                parts += [_collapse(w) for w in pieces if w]
-                texts.append(_collapse(_fold_squash(_squash(lb))))
+                parts += [_read_as(w) for w in pieces if w]
+                texts.append(_read_as(_fold_squash(_squash(lb))))
             texts += parts
-            texts.append(_collapse(_fold_squash(_squash(labels[-1] + self.parts[1]))))
+            texts.append(_read_as(_fold_squash(_squash(labels[-1] + self.parts[1]))))
             self._sub_forms = " ".join(texts), " ".join(words), parts
         return self._sub_forms
 
@@ -283,6 +283,15 @@ def _squash(text: str) -> str:
 #: ``_squash(fold_domain(c))`` of each ASCII character: folding maps ASCII one character at a time, so one
 #: str.translate gives the same as the two calls for an ASCII text (nearly every name in CT logs).
 _ASCII_FOLD_SQUASH = {c: _squash(fold_domain(chr(c))) or None for c in range(128)}
+
+
+#: _collapse's replacements, unrolled: it runs on every name and every label (the same replacements, in order).
+(_A1, _B1), (_A2, _B2), (_A3, _B3), (_A4, _B4), (_A5, _B5) = _ASCII_COLLAPSE
+
+
+def _read_as(text: str) -> str:
+    """``_collapse(text)``: a squashed text's skeleton."""
+    return text.replace(_A1, _B1).replace(_A2, _B2).replace(_A3, _B3).replace(_A4, _B4).replace(_A5, _B5)
 
 
 def _fold_squash(text: str) -> str:
