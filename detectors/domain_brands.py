@@ -95,12 +95,12 @@ class MultiBrandScorer:
         scan = self._automaton.iter
         for i, host in enumerate(hosts):
             # candidates(host), inline: this loop runs for every name of a CT log.
-            found: set[str] = set()
+            hit: set[str] = set()
             squashed = _fold_squash(host)
             for text in {squashed, _read_as(squashed)}:
                 for _, brands in scan(text):
-                    found.update(brands)
-            for bid in found:
+                    hit.update(brands)
+            for bid in hit:
                 if bid in per_brand:
                     per_brand[bid].append(i)
                 else:
@@ -160,8 +160,8 @@ class _Forms:
         plain = host.isascii() and "xn--" not in host and host == host.strip() and not host.endswith(".")
         self.host = host = host if plain else _host_of(host)
         # The host and each name it is under: one of them in a set of zones is what _is_under finds.
-        labels = host.split(".")
-        self.zones = {".".join(labels[i:]) for i in range(len(labels))}
+        names = host.split(".")
+        self.zones = {".".join(names[i:]) for i in range(len(names))}
         self.parts = DomainScorer._parts(None, host)  # type: ignore[arg-type]  # uses no scorer state
         sub, label = self.parts[0], self.parts[1]
         self.plain = label.lower()
