@@ -10,7 +10,8 @@ records (network traffic: off unless the operator asks for it). :func:`recheck_t
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable
 
 from brandhound.config import Settings
 from brandhound.profile import load_profile
@@ -38,9 +39,11 @@ def draft_takedowns(settings: Settings, brand: str, *, by: str = "airflow", incl
 
 
 def recheck_takedowns(settings: Settings, brand: str, *, min_gap_hours: float | None = None,
-                      allow_private: bool = False) -> dict[str, Any]:
+                      allow_private: bool = False, now: datetime | None = None,
+                      fetch: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Re-fetch the URLs of the brand's sent and acknowledged notices (``takedown.recheck``), closing those
-    whose every URL is confirmed removed; totals for the task's XCom."""
+    whose every URL is confirmed removed; totals for the task's XCom. ``now`` and ``fetch`` (the re-fetcher,
+    else plain HTTP configured from the environment) are for a simulated clock and a sandbox's resolver."""
     from datetime import timedelta
 
     from takedown.recheck import MIN_GAP, recheck
@@ -50,7 +53,8 @@ def recheck_takedowns(settings: Settings, brand: str, *, min_gap_hours: float | 
     profile = load_profile(brand)
     service = TakedownService.from_settings(settings, profile)
     gap = MIN_GAP if min_gap_hours is None else timedelta(hours=min_gap_hours)
-    fetch = HttpRefetcher.from_env(allow_private=True) if allow_private else HttpRefetcher.from_env()
-    summary = recheck(service, fetch, min_gap=gap)
+    if fetch is None:
+        fetch = HttpRefetcher.from_env(allow_private=True) if allow_private else HttpRefetcher.from_env()
+    summary = recheck(service, fetch, now=now, min_gap=gap)
     return {"brand": profile.id, **summary.totals(),
             "closed_ids": [n.notice_id for n in summary.notices if n.closed]}

@@ -11,6 +11,7 @@ only so tests can assert that no export ever contains it.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -58,8 +59,12 @@ def _png(colour: tuple[int, int, int]) -> bytes:
 
 
 def _page(store: EvidenceStore, url: str, title: str, colour: tuple[int, int, int], fetched_at: datetime,
-          source_type: str, brand: BrandRef) -> Page:
-    html = f"<!doctype html><title>{title}</title><h1>{title}</h1>".encode()
+          source_type: str, brand: BrandRef, html: bytes | None = None) -> Page:
+    if html is None:
+        html = f"<!doctype html><title>{title}</title><h1>{title}</h1>".encode()
+    else:
+        # A page as served: its screenshot differs with its HTML, as two different pages' would.
+        colour = tuple(hashlib.sha256(html).digest()[:3])  # type: ignore[assignment]
     return Page(brand=brand, url=Url(full=url, domain=_host(url)), title=title,
                 crawl=Crawl(source_type=source_type, fetched_at=fetched_at, renderer="browser"),
                 file=store.put(html, suffix=".html", mime_type="text/html"),
@@ -71,35 +76,40 @@ def _host(url: str) -> str:
 
 
 def _finding(kind: str, subject_index: str, subject_id: str, url: str, brand: BrandRef, source_type: str,
-             campaign: str | None, fetched_at: datetime) -> Finding:
-    return Finding(brand=brand, kind=kind, score=0.92, threshold=0.7, verdict="flagged", status="confirmed",
-                   subject=Subject(index=subject_index, id=subject_id, url=url),
-                   url=Url(full=url, domain=_host(url), registered_domain=registered_domain(_host(url))),
-                   campaign=Campaign(id=campaign), crawl=Crawl(source_type=source_type, fetched_at=fetched_at))
+             campaign: str | None, fetched_at: datetime, first_seen: datetime | None = None) -> Finding:
+    finding = Finding(brand=brand, kind=kind, score=0.92, threshold=0.7, verdict="flagged", status="confirmed",
+                      subject=Subject(index=subject_index, id=subject_id, url=url),
+                      url=Url(full=url, domain=_host(url), registered_domain=registered_domain(_host(url))),
+                      campaign=Campaign(id=campaign), crawl=Crawl(source_type=source_type, fetched_at=fetched_at))
+    finding.threat.indicator.first_seen = first_seen
+    return finding
 
 
 def listing_case(store: EvidenceStore, profile: BrandProfile, url: str, title: str, *, seller: str = "nordic_deals_88",
                  marketplace: str | None = None, campaign: str | None = None, source_type: str = "marketplace",
-                 at: datetime = SAMPLE_TIME) -> Case:
+                 at: datetime = SAMPLE_TIME, html: bytes | None = None, first_seen: datetime | None = None) -> Case:
+    """A counterfeit listing's case; with ``html`` (the page as served) its page is that and it has no photo."""
     brand = BrandRef(id=profile.id, name=profile.name)
-    page = _page(store, url, title, (200, 40, 40), at, source_type, brand)
-    photo = Image(url=url.rstrip("/") + "/photo.png", file=store.put(_png((240, 200, 20)), suffix=".png",
-                                                                      mime_type="image/png"))
+    page = _page(store, url, title, (200, 40, 40), at, source_type, brand, html)
+    photos = [] if html is not None else [
+        Image(url=url.rstrip("/") + "/photo.png", file=store.put(_png((240, 200, 20)), suffix=".png",
+                                                                 mime_type="image/png"))]
     listing = Listing(brand=brand, url=Url(full=url, domain=_host(url)), marketplace=marketplace, title=title,
-                      price=Price(amount=9.9, currency="EUR"), seller=Seller(name=seller), images=[photo],
+                      price=Price(amount=9.9, currency="EUR"), seller=Seller(name=seller), images=photos,
                       crawl=Crawl(source_type=source_type, fetched_at=at), page_id=page.doc_id())
-    finding = _finding("counterfeit_listing", Listing.INDEX, listing.doc_id(), url, brand, source_type, campaign, at)
+    finding = _finding("counterfeit_listing", Listing.INDEX, listing.doc_id(), url, brand, source_type, campaign, at,
+                       first_seen)
     return Case(finding, listing, page)
 
 
 def site_case(store: EvidenceStore, profile: BrandProfile, url: str, kind: str, *, rdap: Rdap | None = None,
-              at: datetime = SAMPLE_TIME) -> Case:
+              at: datetime = SAMPLE_TIME, html: bytes | None = None, first_seen: datetime | None = None) -> Case:
     brand = BrandRef(id=profile.id, name=profile.name)
     title = f"{profile.name} Official Outlet" if kind == "fake_store" else f"Sign in to {profile.name}"
-    page = _page(store, url, title, (40, 40, 200), at, "surface", brand)
+    page = _page(store, url, title, (40, 40, 200), at, "surface", brand, html)
     site = Site(brand=brand, url=Url(full=url, domain=_host(url)), title=title, rdap=rdap,
                 crawl=Crawl(source_type="surface", fetched_at=at), page_id=page.doc_id())
-    return Case(_finding(kind, Site.INDEX, site.doc_id(), url, brand, "surface", None, at), site, page)
+    return Case(_finding(kind, Site.INDEX, site.doc_id(), url, brand, "surface", None, at, first_seen), site, page)
 
 
 def leak_case(profile: BrandProfile, email: str, password: str, source: str, at: datetime = SAMPLE_TIME) -> Case:

@@ -134,7 +134,8 @@ class TakedownService:
             raise TakedownError(f"notice {notice.doc_id()} was changed by someone else meanwhile; "
                                 "reload it and try again") from None
 
-    def mark(self, notice_id: str, status: str, by: str, reason: str | None = None) -> Takedown:
+    def mark(self, notice_id: str, status: str, by: str, reason: str | None = None,
+             at: datetime | None = None) -> Takedown:
         """Move a notice along its lifecycle (:mod:`takedown.lifecycle`), recording who and when.
 
         Approval first checks the notice against what the law asks of its recipient
@@ -148,12 +149,12 @@ class TakedownService:
             if problem:
                 raise TransitionError(problem)
             notice.legal = checks
-        transition(notice, status, by, reason=reason)
+        transition(notice, status, by, reason=reason, at=at)
         self._write(notice, condition)
         return notice
 
-    def approve(self, notice_id: str, by: str) -> Takedown:
-        return self.mark(notice_id, "approved", by)
+    def approve(self, notice_id: str, by: str, at: datetime | None = None) -> Takedown:
+        return self.mark(notice_id, "approved", by, at=at)
 
     def reject(self, notice_id: str, reason: str, by: str) -> Takedown:
         return self.mark(notice_id, "rejected", by, reason=reason)

@@ -16,7 +16,7 @@ from typing import Any
 
 from brandhound.profile import BrandProfile, load_profile
 from sandbox.web import ground_truth as gt
-from sandbox.web import rdap, tls
+from sandbox.web import abuse_desks, rdap, tls
 from sandbox.web.catalog import Listing, check_wording
 from sandbox.web.fileio import write_json
 from sandbox.web.images import MediaLibrary
@@ -28,7 +28,7 @@ from sandbox.web.pastes import HOST as PASTE_HOST, plan_pastes, write_pastes
 from sandbox.web.surface import COLLECTORS, SiteWriter, plan_sites
 
 #: Bump when a change of the generator changes its output, so stale builds are rebuilt.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 BUILD_FILE = "build.json"
 
 
@@ -73,7 +73,10 @@ def build(profile_path: str | Path, out_dir: str | Path, *, listings_per_marketp
     # Every domain above is registered: look-alikes and their collectors recently, the rest long ago.
     young = [s.host for s in sites if s.label in ("fake_store", "phishing")] + [h for h, _ in COLLECTORS.values()]
     established = [h for h in out.hosts if h not in young and h != rdap.HOST]
-    rdap.write_registry(out, young, established, seed)
+    records = rdap.write_registry(out, young, established, seed)
+    # Their abuse desks, and what each does with a notice (sandbox.web.abuse_desks).
+    desks = abuse_desks.plan_desks(placed, sites, records, rdap.plan_hosting(records, seed), rdap.NETWORKS, seed)
+    abuse_desks.write_desks(out, desks)
     # ... and so were their certificates.
     certificate_ages = tls.write_certificate_ages(out_dir, young, [*established, rdap.HOST], seed)
     out.save()
@@ -84,6 +87,7 @@ def build(profile_path: str | Path, out_dir: str | Path, *, listings_per_marketp
         "listings_per_marketplace": listings_per_marketplace,
         "proxy_hosts": sorted(out.hosts),
         "rdap": {"server": rdap.BASE_URL, "bootstrap": rdap.BOOTSTRAP_URL},
+        "takedown": desks,
         "seeds": {
             "marketplace": _market_seeds(profile, placed),
             "surface": [s.root for s in sites],

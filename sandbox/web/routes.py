@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from sandbox.web.abuse_desks import Desks
 from sandbox.web.markets import MarketApp
 from sandbox.web.output import ROUTES_FILE
 from sandbox.web.rdap import RdapApp
@@ -86,6 +87,8 @@ class HostTable:
         self._hits: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self._read = lru_cache(maxsize=8192)(self._read_file)
+        # Notices taken down by the sandbox's abuse desks, by its (settable) clock.
+        self.desks = Desks(root)
 
     @property
     def hosts(self) -> list[str]:
@@ -103,6 +106,21 @@ class HostTable:
         routes = self._routes.get(req.host)
         if routes is None:
             return text_response(502, f"sandbox: unknown host {req.host}\n")
+        if req.method == "POST":
+            refused = self.desks.receive(req.host, req.path, req.body, req.headers.get("content-type", ""))
+            if refused is not None:
+                return text_response(*refused)
+        action = self.desks.respond(req.host, req.path)
+        if action is not None:
+            what, value = action
+            if what == "alias":  # a re-listed item: the same page under its new URL
+                req = replace(req, path=value, query="")
+            elif what == "hang":
+                return Response(200, b"", [("Content-Type", "text/html; charset=utf-8")], hang=b"<!doctype html>")
+            elif what == "nxdomain":  # what a proxy says of a name that no longer resolves
+                return text_response(502, f"sandbox: {req.host} does not resolve (NXDOMAIN)\n")
+            else:
+                return Response(value[0], value[1].encode(), [("Content-Type", "text/html; charset=utf-8")])
         route = routes.get(req.target)
         if route is None and req.query and (req.host, req.path) not in self._query_paths:
             route = routes.get(req.path)  # ignore tracking parameters and the like
@@ -138,6 +156,9 @@ class HostTable:
         return Response(route.get("status", 200), body, headers)
 
     def _own(self, req: Request) -> Response:
+        control = self.desks.control(req.method, req.path, req.query, req.body)
+        if control is not None:
+            return Response(control[0], json.dumps(control[1]).encode(), [("Content-Type", "application/json")])
         if req.path == "/_sandbox/health":
             body = json.dumps({"status": "ok", "hosts": len(self._routes), "dir": str(self.root)}).encode()
             return Response(200, body, [("Content-Type", "application/json")])
